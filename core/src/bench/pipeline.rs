@@ -1,0 +1,268 @@
+//! One test: the basic or enriched pipeline, normalisation, fill and content errors, exactly as
+//! CHIP_BENCHMARK.md says. Content problems become `errors` on a stored result; a call that fails
+//! at the transport level after every retry fails the whole test (nothing is stored).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio_util::sync::CancellationToken;
+
+use super::matrix::{ConstraintType, InputType, TestKey};
+use crate::{
+    chips::{self, Chip, MIN_CHIPS_PER_TYPE},
+    clock,
+    llm::{CallKind, ChatRequest, LlmError, Message, PriceTable, Provider, RetryPolicy},
+    personas::Persona,
+    prompts::PromptSet,
+    store::{Metrics, NewResult},
+};
+
+/// What the pipeline needs from the batch around it.
+pub struct TestContext<'a> {
+    pub provider: &'a Provider,
+    pub policy: &'a RetryPolicy,
+    pub cancel: &'a CancellationToken,
+    pub prices: &'a PriceTable,
+    pub prompts: &'a PromptSet,
+    pub selector_model: &'a str,
+    /// Dollars spent by every call of the batch, in micro-dollars (for the budget).
+    pub spent_micro_usd: &'a AtomicU64,
+}
+
+/// Sums latency, tokens and cost over a test's calls, each priced at its own model's price.
+#[derive(Default)]
+struct Meter {
+    latency_ms: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+    billed_cost_usd: Option<f64>,
+}
+
+impl TestContext<'_> {
+    async fn call(&self, meter: &mut Meter, key: &TestKey, model: &str, kind: CallKind, step: &str, prompt: String, want: usize) -> Result<String, LlmError> {
+        let req = ChatRequest {
+            model: model.to_owned(),
+            messages: vec![Message::user(prompt)],
+            kind,
+            temperature: None,
+            max_tokens: None,
+            seed_key: format!("{key}/{step}"),
+            want,
+        };
+        let resp = self.provider.complete(&req, self.policy, self.cancel).await?;
+        let cost = self.prices.cost(model, resp.input_tokens, resp.output_tokens);
+        self.spent_micro_usd.fetch_add((cost * 1e6).round() as u64, Ordering::Relaxed);
+        meter.latency_ms += resp.latency_ms;
+        meter.input_tokens += resp.input_tokens;
+        meter.output_tokens += resp.output_tokens;
+        meter.cost_usd += cost;
+        if let Some(billed) = resp.billed_cost_usd {
+            meter.billed_cost_usd = Some(meter.billed_cost_usd.unwrap_or(0.0) + billed);
+        }
+        Ok(resp.text)
+    }
+
+    /// A generation call; returns the normalised chips and whether the output parsed.
+    async fn generate(&self, meter: &mut Meter, key: &TestKey, persona: &Persona, step: &str, signals: &[Chip], errors: &mut Vec<String>) -> Result<(chips::Normalised, bool), LlmError> {
+        let prompt = self.prompts.generation(&key.style).expect("styles are validated before a run starts");
+        let constraint = match key.constraint_type {
+            ConstraintType::WithConstraint => self.prompts.get("constraint_clause").render(&[("min_per_type", &MIN_CHIPS_PER_TYPE.to_string())]),
+            ConstraintType::NoConstraint => String::new(),
+        };
+        let signals = if signals.is_empty() {
+            String::new()
+        } else {
+            self.prompts.get("signals_clause").render(&[("selected", &bullets(signals))])
+        };
+        let chip_count = key.chip_count.to_string();
+        let text = prompt.render(&[
+            ("chip_count", &chip_count),
+            ("sector", &persona.sector),
+            ("desired_role", &persona.desired_role),
+            ("constraint", &constraint),
+            ("signals", &signals),
+        ]);
+        let out = self.call(meter, key, &key.model, CallKind::Generation, step, text, key.chip_count as usize).await?;
+        Ok(match chips::parse_chips(&out) {
+            Ok(raw) => (chips::normalise(&raw, &[], key.chip_count as usize), true),
+            Err(e) => {
+                errors.push(e);
+                (chips::Normalised::default(), false)
+            }
+        })
+    }
+
+    async fn select(&self, meter: &mut Meter, key: &TestKey, persona: &Persona, step1: &[Chip], errors: &mut Vec<String>) -> Result<Vec<Chip>, LlmError> {
+        let numbered: String = step1.iter().enumerate().map(|(i, c)| format!("{i}. {} ({})\n", c.text, c.kind.as_str())).collect();
+        let text = self.prompts.get("selection").render(&[("persona", &profile(persona)), ("chips", &numbered)]);
+        let out = self.call(meter, key, self.selector_model, CallKind::Selection, "selection", text, step1.len()).await?;
+        Ok(match chips::parse_selection(&out) {
+            Ok(ids) => chips::select(step1, &ids, errors),
+            Err(e) => {
+                errors.push(format!("selection: {e}"));
+                Vec::new()
+            }
+        })
+    }
+
+    async fn fill(&self, meter: &mut Meter, key: &TestKey, persona: &Persona, existing: &[Chip], plan: &chips::FillPlan, errors: &mut Vec<String>) -> Result<Vec<Chip>, LlmError> {
+        let types = if plan.short_types.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = plan.short_types.iter().map(|(t, n)| format!("{n} {}", t.as_str())).collect();
+            format!(" Among them include at least: {}.", list.join(", "))
+        };
+        let text = self.prompts.get("fill").render(&[
+            ("sector", &persona.sector),
+            ("desired_role", &persona.desired_role),
+            ("count", &plan.count.to_string()),
+            ("types", &types),
+            ("existing", &bullets(existing)),
+        ]);
+        let out = self.call(meter, key, &key.model, CallKind::Fill, "fill", text, plan.count).await?;
+        Ok(match chips::parse_chips(&out) {
+            Ok(raw) => {
+                let n = chips::normalise(&raw, existing, plan.count);
+                n.errors(errors);
+                n.chips
+            }
+            Err(e) => {
+                errors.push(format!("fill: {e}"));
+                Vec::new()
+            }
+        })
+    }
+}
+
+fn bullets(chips: &[Chip]) -> String {
+    chips.iter().map(|c| format!("- {} ({})\n", c.text, c.kind.as_str())).collect()
+}
+
+fn profile(p: &Persona) -> String {
+    format!(
+        "Name: {}\nSector: {}\nDesired role: {}\nSeniority: {}\nBackground: {}\nGoals: {}",
+        p.name, p.sector, p.desired_role, p.seniority, p.background, p.goals
+    )
+}
+
+/// Runs one test. `Err` means a call failed for good (or was cancelled): store nothing.
+pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -> Result<NewResult, LlmError> {
+    let mut meter = Meter::default();
+    let mut errors = Vec::new();
+    let (mut step1_chips, mut selected_chips) = (None, None);
+    let (generated, parsed) = match key.input_type {
+        InputType::Basic => ctx.generate(&mut meter, key, persona, "generate", &[], &mut errors).await?,
+        InputType::Enriched => {
+            let mut step1_errors = Vec::new();
+            let (step1, _) = ctx.generate(&mut meter, key, persona, "step1", &[], &mut step1_errors).await?;
+            step1.errors(&mut step1_errors);
+            errors.extend(step1_errors.into_iter().map(|e| format!("step1: {e}")));
+            let selected = if step1.chips.is_empty() {
+                Vec::new()
+            } else {
+                ctx.select(&mut meter, key, persona, &step1.chips, &mut errors).await?
+            };
+            let out = ctx.generate(&mut meter, key, persona, "generate", &selected, &mut errors).await?;
+            step1_chips = Some(step1.chips);
+            selected_chips = Some(selected);
+            out
+        }
+    };
+    generated.errors(&mut errors);
+    let chip_count = key.chip_count as usize;
+    let constrained = key.constraint_type == ConstraintType::WithConstraint;
+    let mut final_chips = generated.chips.clone();
+    let mut fill_chips = None;
+    if let Some(plan) = chips::fill_plan(&final_chips, chip_count, constrained) {
+        let fill = ctx.fill(&mut meter, key, persona, &final_chips, &plan, &mut errors).await?;
+        final_chips = chips::merge_fill(final_chips, fill.clone(), chip_count, constrained);
+        fill_chips = Some(fill);
+    }
+    chips::final_errors(&final_chips, chip_count, constrained, &mut errors);
+    let metrics = Metrics {
+        parsed,
+        count_met: final_chips.len() == chip_count,
+        constraint_met: !constrained || chips::constraint_met(&final_chips),
+        duplicates_removed: generated.duplicates as u32,
+        fill_used: fill_chips.is_some(),
+        overlong_dropped: generated.overlong as u32,
+        unknown_type_dropped: generated.unknown_type as u32,
+    };
+    Ok(NewResult {
+        key: key.clone(),
+        sector: persona.sector.clone(),
+        desired_role: persona.desired_role.clone(),
+        final_chips,
+        step1_chips,
+        selected_chips,
+        fill_chips,
+        errors,
+        latency_ms: meter.latency_ms,
+        input_tokens: meter.input_tokens,
+        output_tokens: meter.output_tokens,
+        cost_usd: meter.cost_usd,
+        billed_cost_usd: meter.billed_cost_usd,
+        metrics,
+        created_at: clock::now(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::{
+        mock::{MockConfig, MockProvider},
+        Price,
+    };
+
+    fn key(input_type: InputType, constraint_type: ConstraintType) -> TestKey {
+        TestKey { model: "m".into(), persona_id: "tech_pm".into(), style: "guided".into(), constraint_type, input_type, chip_count: 10 }
+    }
+
+    async fn run(k: &TestKey) -> NewResult {
+        let provider = Provider::Mock(MockProvider::new(MockConfig { latency_scale: 0.0, fault_rate: 0.0 }));
+        let prices = PriceTable([("m".to_string(), Price { input: 1.0, output: 2.0 }), ("sel".to_string(), Price { input: 10.0, output: 10.0 })].into());
+        let prompts = PromptSet(crate::prompts::built_in());
+        let spent = AtomicU64::new(0);
+        let ctx = TestContext {
+            provider: &provider,
+            policy: &RetryPolicy::default(),
+            cancel: &CancellationToken::new(),
+            prices: &prices,
+            prompts: &prompts,
+            selector_model: "sel",
+            spent_micro_usd: &spent,
+        };
+        let persona = crate::personas::built_in().remove(0);
+        let r = run_test(&ctx, k, &persona).await.unwrap();
+        assert!((spent.load(Ordering::Relaxed) as f64 / 1e6 - r.cost_usd).abs() < 1e-5, "the budget meter sees every call");
+        r
+    }
+
+    #[tokio::test]
+    async fn basic_tests_have_no_pipeline_steps() {
+        let r = run(&key(InputType::Basic, ConstraintType::NoConstraint)).await;
+        assert!(r.step1_chips.is_none() && r.selected_chips.is_none());
+        assert!(r.final_chips.len() <= 10);
+        assert_eq!(r.metrics.count_met, r.final_chips.len() == 10);
+    }
+
+    #[tokio::test]
+    async fn enriched_tests_record_every_step_and_price_the_selector_separately() {
+        let r = run(&key(InputType::Enriched, ConstraintType::WithConstraint)).await;
+        let step1 = r.step1_chips.as_ref().expect("enriched keeps step-1 chips");
+        let selected = r.selected_chips.as_ref().unwrap();
+        assert!(selected.iter().all(|c| step1.contains(c)), "selected chips come from step 1");
+        // The selector is priced at 10/10 per million: its call alone costs more than m's tokens at 1/2 would.
+        let at_model_price = (r.input_tokens as f64 * 1.0 + r.output_tokens as f64 * 2.0) / 1e6;
+        assert!(r.cost_usd > at_model_price, "selector call priced at the selector's price");
+        assert_eq!(r.metrics.constraint_met, chips::constraint_met(&r.final_chips));
+    }
+
+    #[tokio::test]
+    async fn results_are_deterministic_per_key() {
+        let k = key(InputType::Enriched, ConstraintType::NoConstraint);
+        let (a, b) = (run(&k).await, run(&k).await);
+        assert_eq!((a.final_chips, a.errors, a.input_tokens), (b.final_chips, b.errors, b.input_tokens));
+    }
+}

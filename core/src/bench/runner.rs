@@ -1,0 +1,286 @@
+//! The batch runner: runs a run's pending tests with bounded concurrency on tokio and hands each
+//! finished result to one writer thread that group-commits them (one `BEGIN IMMEDIATE`
+//! transaction for whatever has queued, never an fsync per row) and keeps the heartbeat fresh.
+//!
+//! Stopping: `stop` ends scheduling; in-flight tests get [`GRACE`] to finish, then their calls
+//! are cancelled (a cancelled test stores nothing, so `--resume` runs it again). The budget stops
+//! scheduling the same way. An authentication failure stops the run as failed.
+
+use std::{
+    collections::HashSet,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        mpsc, Arc,
+    },
+    time::Duration,
+};
+
+use tokio::{sync::Semaphore, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    matrix::{RunConfig, TestKey},
+    pipeline::{run_test, TestContext},
+};
+use crate::{
+    ids,
+    llm::{FailureKind, LlmError, PriceTable, Provider, RetryPolicy},
+    personas::Persona,
+    prompts::PromptSet,
+    store::{NewResult, RunDetail, RunStatus, Store, StoreError},
+};
+
+/// How long in-flight tests may finish after a stop before their calls are cancelled.
+pub const GRACE: Duration = Duration::from_secs(5);
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+const MAX_GROUP: usize = 512;
+
+/// Progress reports; the CLI prints them, the app turns them into events.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Started { run_id: String, total: u64, already_stored: u64 },
+    TestDone { key: TestKey, errors: usize, cost_usd: f64, spent_usd: f64 },
+    TestFailed { key: TestKey, error: String },
+    Stopping { reason: String },
+}
+
+/// Why scheduling ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCause {
+    User,
+    Budget,
+    Auth,
+    /// The database refused a write; the run cannot record results.
+    Storage,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub reason: Option<String>,
+    pub stop: Option<StopCause>,
+    pub total: u64,
+    /// Results the run has now (including ones stored before a resume).
+    pub stored: u64,
+    /// Tests that failed at the transport level in this session.
+    pub failed: u64,
+    /// Stored results that carry content errors.
+    pub with_errors: u64,
+    pub spent_usd: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("run config: {0}")]
+    Config(String),
+}
+
+impl BenchError {
+    pub fn code(&self) -> crate::ErrorCode {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::Config(_) => crate::ErrorCode::Validation,
+        }
+    }
+}
+
+pub struct Runner {
+    pub store: Store,
+    pub provider: Arc<Provider>,
+    pub policy: RetryPolicy,
+}
+
+struct Shared {
+    provider: Arc<Provider>,
+    policy: RetryPolicy,
+    prices: PriceTable,
+    prompts: PromptSet,
+    selector: String,
+    calls: CancellationToken,
+    spent: AtomicU64,
+}
+
+impl Runner {
+    /// Executes a claimed (running) run until every pending test is done or it is stopped.
+    pub async fn execute(&self, run: &RunDetail, personas: &[Persona], stop: CancellationToken, progress: impl Fn(Progress)) -> Result<Outcome, BenchError> {
+        let run_id = run.summary.id.clone();
+        let config: RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| BenchError::Config(e.to_string()))?;
+        let prompts = config.prompts.values().map(|id| self.store.prompt(id)).collect::<Result<Vec<_>, _>>()?;
+        let shared = Arc::new(Shared {
+            provider: self.provider.clone(),
+            policy: self.policy.clone(),
+            prices: self.store.price_table()?,
+            prompts: PromptSet(prompts),
+            selector: config.selector_model.clone(),
+            calls: CancellationToken::new(),
+            spent: AtomicU64::new(0),
+        });
+        let done: HashSet<String> = self.store.result_ids(&run_id)?;
+        let pending: Vec<TestKey> = config.matrix.keys().filter(|k| !done.contains(&ids::result_id(k, &run_id))).collect();
+        let total = config.matrix.len() as u64;
+        progress(Progress::Started { run_id: run_id.clone(), total, already_stored: done.len() as u64 });
+
+        let (tx, rx) = mpsc::channel::<NewResult>();
+        let writer = spawn_writer(self.store.clone(), run_id.clone(), rx);
+        let budget = config.max_cost_usd.map(|usd| (usd * 1e6).round() as u64);
+        let sem = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let mut tasks: JoinSet<(TestKey, Result<NewResult, LlmError>)> = JoinSet::new();
+        let mut tally = Tally::default();
+
+        for key in pending {
+            if let Some(limit) = budget.filter(|&l| shared.spent.load(Ordering::Relaxed) >= l) {
+                tally.stop(StopCause::Budget, format!("budget reached: spent ${:.4} of ${:.4}", shared.spent.load(Ordering::Relaxed) as f64 / 1e6, limit as f64 / 1e6), &progress);
+            }
+            if tally.stop.is_some() {
+                break;
+            }
+            let permit = tokio::select! {
+                biased;
+                _ = stop.cancelled() => { tally.stop(StopCause::User, "interrupted by user".into(), &progress); break; }
+                p = sem.clone().acquire_owned() => p.expect("never closed"),
+            };
+            while let Some(done) = tasks.try_join_next() {
+                tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
+            }
+            if tally.stop.is_some() {
+                break;
+            }
+            let persona = personas.iter().find(|p| p.id == key.persona_id).cloned().ok_or_else(|| BenchError::Config(format!("persona `{}` of the run is not loaded", key.persona_id)))?;
+            let shared = shared.clone();
+            tasks.spawn(async move {
+                let ctx = TestContext {
+                    provider: &shared.provider,
+                    policy: &shared.policy,
+                    cancel: &shared.calls,
+                    prices: &shared.prices,
+                    prompts: &shared.prompts,
+                    selector_model: &shared.selector,
+                    spent_micro_usd: &shared.spent,
+                };
+                let result = run_test(&ctx, &key, &persona).await;
+                drop(permit);
+                (key, result)
+            });
+        }
+
+        // Drain: after a stop, in-flight tests get the grace period, then their calls are cancelled.
+        let mut deadline = tally.stop.map(|_| tokio::time::Instant::now() + GRACE);
+        loop {
+            let next = tokio::select! {
+                biased;
+                _ = stop.cancelled(), if tally.stop.is_none() => {
+                    tally.stop(StopCause::User, "interrupted by user".into(), &progress);
+                    deadline = Some(tokio::time::Instant::now() + GRACE);
+                    continue;
+                }
+                _ = sleep_until(deadline), if !shared.calls.is_cancelled() => { shared.calls.cancel(); continue; }
+                next = tasks.join_next() => next,
+            };
+            let Some(done) = next else { break };
+            tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
+        }
+        drop(tx);
+        let write_error = tokio::task::spawn_blocking(move || writer.join().expect("writer thread does not panic")).await.expect("join");
+
+        let summary = self.store.run(&run_id)?.summary;
+        let spent_usd = shared.spent.load(Ordering::Relaxed) as f64 / 1e6;
+        let (status, reason) = match (&write_error, tally.stop) {
+            (Some(e), _) => (RunStatus::Failed, Some(format!("database write failed: {e}"))),
+            (None, Some(StopCause::Auth | StopCause::Storage)) => (RunStatus::Failed, tally.reason.clone()),
+            (None, Some(_)) => (RunStatus::Interrupted, tally.reason.clone()),
+            (None, None) if summary.result_count == total => (RunStatus::Completed, None),
+            (None, None) => (
+                RunStatus::Interrupted,
+                Some(format!("{} test(s) failed after retries (last: {}); resume to retry them", tally.failed, tally.last_error.as_deref().unwrap_or("?"))),
+            ),
+        };
+        self.store.finish_run(&run_id, status, reason.as_deref())?;
+        Ok(Outcome {
+            run_id,
+            status,
+            reason,
+            stop: tally.stop,
+            total,
+            stored: summary.result_count,
+            failed: tally.failed,
+            with_errors: summary.error_count,
+            spent_usd,
+        })
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    stop: Option<StopCause>,
+    reason: Option<String>,
+    failed: u64,
+    last_error: Option<String>,
+}
+
+impl Tally {
+    fn stop(&mut self, cause: StopCause, reason: String, progress: &impl Fn(Progress)) {
+        if self.stop.is_none() {
+            progress(Progress::Stopping { reason: reason.clone() });
+            self.stop = Some(cause);
+            self.reason = Some(reason);
+        }
+    }
+
+    fn record(&mut self, (key, result): (TestKey, Result<NewResult, LlmError>), tx: &mpsc::Sender<NewResult>, shared: &Shared, progress: &impl Fn(Progress)) {
+        match result {
+            Ok(r) => {
+                progress(Progress::TestDone {
+                    key,
+                    errors: r.errors.len(),
+                    cost_usd: r.cost_usd,
+                    spent_usd: shared.spent.load(Ordering::Relaxed) as f64 / 1e6,
+                });
+                // The writer hangs up only after a failed write.
+                if tx.send(r).is_err() {
+                    self.stop(StopCause::Storage, "the database refused a write".into(), progress);
+                    shared.calls.cancel();
+                }
+            }
+            Err(e) if e.kind == FailureKind::Cancelled => {}
+            Err(e) => {
+                if e.kind == FailureKind::Auth {
+                    self.stop(StopCause::Auth, format!("the provider refused the credentials: {}", e.message), progress);
+                    shared.calls.cancel();
+                }
+                self.failed += 1;
+                self.last_error = Some(e.message.clone());
+                progress(Progress::TestFailed { key, error: format!("{} after {} attempt(s)", e.message, e.attempts) });
+            }
+        }
+    }
+}
+
+/// The group-commit writer: blocks for one result, takes whatever else has queued, writes them in
+/// one transaction with a heartbeat; beats alone when idle. Returns the first write error.
+fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<NewResult>) -> std::thread::JoinHandle<Option<String>> {
+    std::thread::Builder::new()
+        .name("chipbench-writer".into())
+        .spawn(move || loop {
+            let mut group = match rx.recv_timeout(HEARTBEAT_EVERY) {
+                Ok(first) => vec![first],
+                Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            };
+            group.extend(rx.try_iter().take(MAX_GROUP));
+            if let Err(e) = store.insert_results(&run_id, &group) {
+                tracing::error!(run_id, "writing {} result(s) failed: {e}", group.len());
+                return Some(e.to_string());
+            }
+        })
+        .expect("spawn writer thread")
+}

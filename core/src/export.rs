@@ -1,0 +1,78 @@
+//! Export of a run's results: JSON (an array of full results) or CSV (one row per result, chip
+//! lists as JSON text), chosen by the file's extension.
+
+use std::path::Path;
+
+use crate::store::ResultDetail;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("export path {path}: unknown extension; use .json or .csv")]
+    Format { path: String },
+    #[error("cannot write {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+/// Writes to a temporary file beside `path` and renames it, so a failed export leaves no half file.
+pub fn write(path: &Path, results: &[ResultDetail]) -> Result<(), ExportError> {
+    let shown = path.display().to_string();
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let bytes = match ext.as_deref() {
+        Some("json") => serde_json::to_vec_pretty(results).expect("results serialise"),
+        Some("csv") => to_csv(results).map_err(|e| ExportError::Write { path: shown.clone(), reason: e.to_string() })?,
+        _ => return Err(ExportError::Format { path: shown }),
+    };
+    let tmp = path.with_extension("partial");
+    let fail = |e: std::io::Error| ExportError::Write { path: shown.clone(), reason: e.to_string() };
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "id", "run_id", "model", "persona_id", "style", "input_type", "constraint_type", "chip_count", "final_chips",
+        "step1_chips", "selected_chips", "fill_chips", "errors", "latency_ms", "input_tokens", "output_tokens",
+        "cost_usd", "billed_cost_usd", "avg_rating", "rating_count", "created_at",
+    ])?;
+    let js = |v: &dyn erased::Json| v.json();
+    for r in results {
+        let s = &r.summary;
+        w.write_record([
+            s.id.clone(),
+            s.run_id.clone(),
+            s.model.clone(),
+            s.persona_id.clone(),
+            s.style.clone(),
+            s.input_type.clone(),
+            s.constraint_type.clone(),
+            s.chip_count.to_string(),
+            js(&r.final_chips),
+            js(&r.step1_chips),
+            js(&r.selected_chips),
+            js(&r.fill_chips),
+            js(&r.errors),
+            s.latency_ms.to_string(),
+            r.input_tokens.to_string(),
+            r.output_tokens.to_string(),
+            s.cost_usd.to_string(),
+            r.billed_cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+            s.avg_rating.map(|a| a.to_string()).unwrap_or_default(),
+            s.rating_count.to_string(),
+            s.created_at.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+mod erased {
+    /// JSON text of a field, for CSV cells.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).expect("serialisable")
+        }
+    }
+}

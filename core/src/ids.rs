@@ -1,0 +1,72 @@
+//! Row identities. New rows get UUID v7 (time-ordered). Rows with a natural key get a UUID v5 of
+//! that key, so two installations that create the same thing offline converge on one id.
+//!
+//! The v5 name is the UTF-8 bytes of the fields below joined by a NUL byte (0x00), under
+//! [`NAMESPACE`]:
+//! - result:  `result \0 run_id \0 model \0 persona_id \0 style \0 constraint_type \0 input_type \0 chip_count`
+//! - rating:  `rating \0 target_kind \0 target_id \0 user_id`
+//! - prompt:  `prompt \0 name \0 sha256(text) as lowercase hex`
+
+use uuid::Uuid;
+
+/// Chipbench's UUID v5 namespace: a fixed random UUID. Changing it changes every derived id.
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x6c0e_5d1f_9c3a_5b7e_8d2f_4a6b_1c9e_0f37);
+
+pub fn new_id() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn v5(parts: &[&str]) -> String {
+    Uuid::new_v5(&NAMESPACE, parts.join("\0").as_bytes()).to_string()
+}
+
+pub fn result_id(key: &crate::bench::TestKey, run_id: &str) -> String {
+    let chip_count = key.chip_count.to_string();
+    v5(&[
+        "result",
+        run_id,
+        &key.model,
+        &key.persona_id,
+        &key.style,
+        key.constraint_type.as_str(),
+        key.input_type.as_str(),
+        &chip_count,
+    ])
+}
+
+pub fn rating_id(target_kind: &str, target_id: &str, user_id: &str) -> String {
+    v5(&["rating", target_kind, target_id, user_id])
+}
+
+pub fn prompt_id(name: &str, sha256_hex: &str) -> String {
+    v5(&["prompt", name, sha256_hex])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{ConstraintType, InputType, TestKey};
+
+    // Test vectors, computed independently (Python's uuid.uuid5 over the bytes documented above).
+    // Changing any of these ids breaks convergence between installations.
+    #[test]
+    fn v5_ids_are_pinned() {
+        assert_eq!(rating_id("result", "r1", "ana@example.com"), "b0537f23-f05d-5bde-acf9-17c74ce82798");
+        assert_eq!(prompt_id("selection", "abc"), "0db3a761-5553-5593-b0eb-21f76b3bde83");
+        let key = TestKey {
+            model: "openai/gpt-5-mini".into(),
+            persona_id: "tech_pm".into(),
+            style: "terse".into(),
+            constraint_type: ConstraintType::WithConstraint,
+            input_type: InputType::Enriched,
+            chip_count: 15,
+        };
+        assert_eq!(result_id(&key, "run-1"), "2cc7ae74-693b-5894-8672-6b3ab4357771");
+    }
+
+    #[test]
+    fn v5_ids_separate_fields() {
+        // "a\0bc" and "ab\0c" must not collide.
+        assert_ne!(rating_id("result", "a", "bc"), rating_id("result", "ab", "c"));
+    }
+}

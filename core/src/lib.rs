@@ -1,0 +1,22 @@
+//! Chipbench's domain: everything the desktop app and the `--batch` CLI share.
+//!
+//! - [`store`]: the local SQLite database (migrations, repositories, maintained aggregates).
+//! - [`llm`]: chat-completion providers (OpenRouter, any OpenAI-compatible server, the offline mock),
+//!   retries and pricing.
+//! - [`bench`]: the chip benchmark: matrix, the per-test pipeline, and the batch runner.
+//! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
+//!
+//! This crate never depends on Tauri; progress leaves it through plain callbacks.
+
+pub mod bench;
+pub mod chips;
+pub mod clock;
+pub mod error;
+pub mod export;
+pub mod ids;
+pub mod llm;
+pub mod personas;
+pub mod prompts;
+pub mod store;
+
+pub use error::ErrorCode;

@@ -1,0 +1,201 @@
+//! One attempt of an OpenAI-compatible chat completion (`POST {base}/chat/completions`):
+//! OpenRouter, llama.cpp's server, Ollama, vLLM. Classifies every failure for the retry loop.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use super::{retry::parse_retry_after, ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
+
+pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+
+pub struct OpenAiClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: Option<String>,
+    kind: ProviderKind,
+}
+
+impl std::fmt::Debug for OpenAiClient {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenAiClient").field("base_url", &self.base_url).field("kind", &self.kind).finish()
+    }
+}
+
+impl OpenAiClient {
+    pub fn new(kind: ProviderKind, base_url: &str, api_key: Option<String>) -> OpenAiClient {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("a TLS backend is compiled in");
+        OpenAiClient { http, base_url: base_url.trim_end_matches('/').to_owned(), api_key, kind }
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        self.kind
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn body(&self, req: &ChatRequest) -> Value {
+        let mut body = json!({
+            "model": req.model,
+            "messages": req.messages,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": req.kind.schema_name(), "strict": true, "schema": req.kind.schema()}
+            },
+        });
+        if let Some(t) = req.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(m) = req.max_tokens {
+            body["max_tokens"] = json!(m);
+        }
+        if self.kind == ProviderKind::Openrouter {
+            body["usage"] = json!({"include": true});
+        }
+        body
+    }
+
+    pub async fn attempt(&self, req: &ChatRequest, timeout: Duration) -> Result<ChatResponse, LlmError> {
+        let started = Instant::now();
+        let mut http = self.http.post(format!("{}/chat/completions", self.base_url)).json(&self.body(req));
+        if let Some(key) = &self.api_key {
+            http = http.bearer_auth(key);
+        }
+        if self.kind == ProviderKind::Openrouter {
+            http = http.header("X-Title", "Chipbench");
+        }
+        let exchange = async {
+            let resp = http.send().await.map_err(transport_error)?;
+            let status = resp.status();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            let text = resp.text().await.map_err(transport_error)?;
+            Ok::<_, LlmError>((status, retry_after, text))
+        };
+        let (status, retry_after, text) = tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| LlmError::new(FailureKind::Timeout, format!("no answer from {} within {}s", self.base_url, timeout.as_secs())))??;
+        if !status.is_success() {
+            return Err(LlmError { retry_after, ..status_error(status, &text) });
+        }
+        let mut parsed = parse_completion(&text)?;
+        parsed.latency_ms = started.elapsed().as_millis() as u64;
+        Ok(parsed)
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> LlmError {
+    let kind = if e.is_timeout() { FailureKind::Timeout } else { FailureKind::Connect };
+    // reqwest's Display omits the cause chain ("error sending request"); keep the root cause.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    LlmError::new(kind, message)
+}
+
+fn status_error(status: reqwest::StatusCode, body: &str) -> LlmError {
+    let kind = match status.as_u16() {
+        401 | 403 => FailureKind::Auth,
+        408 => FailureKind::Timeout,
+        429 => FailureKind::RateLimited,
+        500..=599 => FailureKind::Server,
+        _ => FailureKind::Rejected,
+    };
+    let detail: String = body.chars().take(300).collect();
+    LlmError::new(kind, format!("HTTP {status}: {detail}"))
+}
+
+/// Reads content, token usage and the billed cost from a chat-completion body. A body that is not
+/// a completion (a proxy's error page, a truncated stream) is a retryable server failure.
+pub fn parse_completion(body: &str) -> Result<ChatResponse, LlmError> {
+    let malformed = |why: &str| LlmError::new(FailureKind::Server, format!("malformed completion body ({why}): {}", body.chars().take(200).collect::<String>()));
+    let v: Value = serde_json::from_str(body).map_err(|_| malformed("not JSON"))?;
+    if let Some(err) = v.get("error") {
+        return Err(LlmError::new(FailureKind::Server, format!("provider error in body: {err}")));
+    }
+    let text = v
+        .pointer("/choices/0/message/content")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("no choices[0].message.content"))?
+        .to_owned();
+    let usage = |name: &str| v.pointer(&format!("/usage/{name}")).and_then(Value::as_u64).unwrap_or(0);
+    Ok(ChatResponse {
+        text,
+        input_tokens: usage("prompt_tokens"),
+        output_tokens: usage("completion_tokens"),
+        billed_cost_usd: v.pointer("/usage/cost").and_then(Value::as_f64),
+        latency_ms: 0,
+        attempts: 1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_body_yields_text_usage_and_billed_cost() {
+        let body = r#"{"choices":[{"message":{"role":"assistant","content":"{\"chips\":[]}"}}],
+                       "usage":{"prompt_tokens":120,"completion_tokens":30,"cost":0.00042}}"#;
+        let r = parse_completion(body).unwrap();
+        assert_eq!((r.text.as_str(), r.input_tokens, r.output_tokens, r.billed_cost_usd), ("{\"chips\":[]}", 120, 30, Some(0.00042)));
+        let no_cost = parse_completion(r#"{"choices":[{"message":{"content":"x"}}]}"#).unwrap();
+        assert_eq!((no_cost.input_tokens, no_cost.billed_cost_usd), (0, None));
+    }
+
+    #[test]
+    fn malformed_bodies_are_retryable_server_failures() {
+        for body in ["<html>bad gateway</html>", r#"{"choices": []}"#, r#"{"error": {"message": "overloaded"}}"#] {
+            let err = parse_completion(body).unwrap_err();
+            assert_eq!(err.kind, FailureKind::Server, "{body}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_failure_kinds() {
+        use reqwest::StatusCode as S;
+        let kind = |s| status_error(s, "").kind;
+        assert_eq!(kind(S::UNAUTHORIZED), FailureKind::Auth);
+        assert_eq!(kind(S::TOO_MANY_REQUESTS), FailureKind::RateLimited);
+        assert_eq!(kind(S::BAD_GATEWAY), FailureKind::Server);
+        assert_eq!(kind(S::NOT_FOUND), FailureKind::Rejected);
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let c = OpenAiClient::new(ProviderKind::Openrouter, OPENROUTER_BASE_URL, Some("sk-or-secret".into()));
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn request_body_asks_for_structured_output() {
+        let c = OpenAiClient::new(ProviderKind::Openrouter, "http://x/", None);
+        let req = ChatRequest {
+            model: "m".into(),
+            messages: vec![super::super::Message::user("hi")],
+            kind: super::super::CallKind::Selection,
+            temperature: None,
+            max_tokens: None,
+            seed_key: "k".into(),
+            want: 0,
+        };
+        let body = c.body(&req);
+        assert_eq!(body["response_format"]["json_schema"]["name"], "selection");
+        assert_eq!(body["usage"]["include"], true, "OpenRouter reports billed cost only when asked");
+        assert!(body.get("seed_key").is_none());
+        assert_eq!(c.base_url(), "http://x");
+    }
+}

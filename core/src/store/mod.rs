@@ -1,0 +1,234 @@
+//! The local SQLite database. [`Store::open`] sets pragmas, refuses a file it cannot read or whose
+//! schema is newer than this build, applies the embedded refinery migrations (`migrations/`) and
+//! seeds the built-in prompts. One writer connection (every write is `BEGIN IMMEDIATE`, so the GUI
+//! and a `--batch` process never deadlock on a lock upgrade) and a pool of readers that run in
+//! parallel under WAL. One submodule per table family holds its queries.
+
+mod catalog;
+mod ratings;
+pub(crate) mod results;
+mod runs;
+mod stats;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
+pub use catalog::Model;
+pub use results::{Metrics, NewResult, ResultDetail, ResultFilter, ResultPage, ResultSummary};
+pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
+pub use stats::{GroupBy, StatsQuery, StatsRow};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot use database {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("database {path} has schema version {found}, newer than this build of Chipbench supports ({supported}); upgrade Chipbench (nothing was changed)")]
+    NewerSchema { path: String, found: i64, supported: i64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            Self::Invalid(_) => ErrorCode::Validation,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::NewerSchema { .. } | Self::Unreadable { .. } => ErrorCode::Config,
+            Self::Sqlite(_) | Self::Migration(_) => ErrorCode::Storage,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A cheap, clonable handle to one database file.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: Option<PathBuf>,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    installation_id: String,
+}
+
+/// The newest migration this build knows.
+pub fn schema_version() -> i64 {
+    embedded::migrations::runner().get_migrations().iter().map(|m| i64::from(m.version())).max().unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating if missing) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| unreadable(path, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| unreadable(path, e))?;
+        Self::init(conn, Some(path.to_owned()))
+    }
+
+    /// A private in-memory database (tests, `--dry-run`): readers share the writer connection.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Store> {
+        let label = path.as_deref().map_or(":memory:".into(), |p| p.display().to_string());
+        configure(&conn).map_err(|e| StoreError::Unreadable { path: label.clone(), reason: e.to_string() })?;
+        refuse_newer(&conn, &label)?;
+        embedded::migrations::runner()
+            .set_grouped(true)
+            .run(&mut conn)
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let installation_id = catalog::ensure_seeds(&mut conn)?;
+        Ok(Store {
+            inner: Arc::new(Inner { path, writer: Mutex::new(conn), readers: Mutex::new(Vec::new()), installation_id }),
+        })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// This installation's id (created on first open, never synced).
+    pub fn installation_id(&self) -> &str {
+        &self.inner.installation_id
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction and commits; rolls back on error.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection (parallel with other readers and the writer under WAL).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let Some(path) = &self.inner.path else {
+            return f(&self.inner.writer.lock().unwrap_or_else(|p| p.into_inner()));
+        };
+        let pooled = self.inner.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))?;
+                c
+            }
+        };
+        let out = f(&conn);
+        self.inner.readers.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        out
+    }
+}
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unreadable { path: path.display().to_string(), reason: e.to_string() }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Reading a pragma is the first access to the file: a non-database fails here, before any write.
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+/// Refuses a database migrated by a newer Chipbench: never migrate down, never overwrite.
+fn refuse_newer(conn: &Connection, label: &str) -> Result<()> {
+    let has_history: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_history {
+        return Ok(());
+    }
+    let found: i64 = conn.query_row("SELECT coalesce(max(version), 0) FROM refinery_schema_history", [], |r| r.get(0))?;
+    let supported = schema_version();
+    if found > supported {
+        return Err(StoreError::NewerSchema { path: label.to_owned(), found, supported });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn open_migrates_and_seeds_once() {
+        let (dir, store) = temp_store();
+        let id = store.installation_id().to_owned();
+        let models: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM models", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(models, 10, "the January 2026 price table is seeded");
+        drop(store);
+        let again = Store::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(again.installation_id(), id, "the installation id is created once");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_untouched() {
+        let (dir, store) = temp_store();
+        store.write(|tx| Ok(tx.execute("INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (999, 'future', 'x', '0')", [])?)).unwrap();
+        drop(store);
+        let path = dir.path().join("t.db");
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).err().expect("newer schema must be refused");
+        assert!(matches!(err, StoreError::NewerSchema { found: 999, .. }), "{err}");
+        assert!(err.to_string().contains("upgrade Chipbench"));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "a refused database is not modified");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.db");
+        std::fs::write(&path, "these are my notes, not a database, and long enough to have a header").unwrap();
+        let err = Store::open(&path).err().expect("must refuse");
+        assert!(matches!(err, StoreError::Unreadable { .. }), "{err}");
+        assert!(err.to_string().contains("notes.db"), "the message names the file: {err}");
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with("these are my notes"), "the file is not overwritten");
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back() {
+        let (_dir, store) = temp_store();
+        let err = store.write(|tx| {
+            tx.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')", [])?;
+            Err::<(), _>(StoreError::Invalid("boom".into()))
+        });
+        assert!(err.is_err());
+        let n: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM meta WHERE key = 'probe'", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(n, 0, "nothing of a failed write is stored");
+    }
+}

@@ -1,0 +1,418 @@
+//! Results: group-committed inserts (a test key is stored at most once), the filtered list with
+//! avg_rating, rating_count, my_rating and total, the detail, and export rows.
+//!
+//! A page's total comes from the maintained `result_counts` / `user_rating_counts` tables when
+//! the filters are among run, model, persona, rated_by and unrated_by; otherwise it counts.
+
+use rusqlite::{params, params_from_iter, types::Value as Sql, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use super::{runs::heartbeat, Result, Store, StoreError};
+use crate::{bench::TestKey, chips::Chip};
+
+/// Objective metrics stored with every result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub parsed: bool,
+    pub count_met: bool,
+    pub constraint_met: bool,
+    pub duplicates_removed: u32,
+    pub fill_used: bool,
+    pub overlong_dropped: u32,
+    pub unknown_type_dropped: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewResult {
+    pub key: TestKey,
+    pub sector: String,
+    pub desired_role: String,
+    pub final_chips: Vec<Chip>,
+    pub step1_chips: Option<Vec<Chip>>,
+    pub selected_chips: Option<Vec<Chip>>,
+    pub fill_chips: Option<Vec<Chip>>,
+    pub errors: Vec<String>,
+    pub latency_ms: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub billed_cost_usd: Option<f64>,
+    pub metrics: Metrics,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ResultFilter {
+    pub run_id: Option<String>,
+    pub model: Option<String>,
+    pub persona_id: Option<String>,
+    pub rated_by: Option<String>,
+    pub unrated_by: Option<String>,
+    /// Whose rating `my_rating` shows.
+    pub user: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultSummary {
+    pub id: String,
+    pub run_id: String,
+    pub model: String,
+    pub persona_id: String,
+    pub style: String,
+    pub input_type: String,
+    pub constraint_type: String,
+    pub chip_count: u32,
+    pub avg_rating: Option<f64>,
+    pub rating_count: u32,
+    pub my_rating: Option<u8>,
+    pub cost_usd: f64,
+    pub latency_ms: u64,
+    pub error_count: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultPage {
+    pub results: Vec<ResultSummary>,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultDetail {
+    #[serde(flatten)]
+    pub summary: ResultSummary,
+    pub sector: String,
+    pub desired_role: String,
+    pub final_chips: Vec<Chip>,
+    pub step1_chips: Option<Vec<Chip>>,
+    pub selected_chips: Option<Vec<Chip>>,
+    pub fill_chips: Option<Vec<Chip>>,
+    pub errors: Vec<String>,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub billed_cost_usd: Option<f64>,
+    pub metrics: Metrics,
+}
+
+pub const MAX_PAGE: u32 = 1000;
+
+const SUMMARY_COLUMNS: &str = "r.id, r.run_id, r.model, r.persona_id, r.style, r.input_type, r.constraint_type,
+    r.chip_count, CASE WHEN r.rating_count > 0 THEN CAST(r.rating_sum AS REAL) / r.rating_count END,
+    r.rating_count,
+    (SELECT rating FROM ratings m WHERE m.target_kind = 'result' AND m.target_id = r.id AND m.user_id = ?1 AND m.deleted_at IS NULL),
+    r.cost_usd, r.latency_ms, r.error_count, r.created_at";
+
+fn summary_from_row(r: &Row) -> rusqlite::Result<ResultSummary> {
+    Ok(ResultSummary {
+        id: r.get(0)?,
+        run_id: r.get(1)?,
+        model: r.get(2)?,
+        persona_id: r.get(3)?,
+        style: r.get(4)?,
+        input_type: r.get(5)?,
+        constraint_type: r.get(6)?,
+        chip_count: r.get(7)?,
+        avg_rating: r.get(8)?,
+        rating_count: r.get(9)?,
+        my_rating: r.get(10)?,
+        cost_usd: r.get(11)?,
+        latency_ms: r.get(12)?,
+        error_count: r.get(13)?,
+        created_at: r.get(14)?,
+    })
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("chips and strings serialise")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Option<T> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// Inserts results and refreshes the run's heartbeat in the caller's transaction. A result whose
+/// test key is already stored is skipped. Returns how many were inserted.
+pub(crate) fn insert_results(tx: &Connection, run_id: &str, results: &[NewResult]) -> rusqlite::Result<usize> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO results (id, run_id, model, persona_id, sector, desired_role, style, input_type, constraint_type,
+             chip_count, final_chips, step1_chips, selected_chips, fill_chips, errors, error_count, latency_ms,
+             input_tokens, output_tokens, cost_usd, billed_cost_usd, parsed, count_met, constraint_met,
+             duplicates_removed, fill_used, overlong_dropped, unknown_type_dropped, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+             ?23, ?24, ?25, ?26, ?27, ?28, ?29)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut inserted = 0;
+    for r in results {
+        let k = &r.key;
+        let m = &r.metrics;
+        inserted += stmt.execute(params![
+            crate::ids::result_id(k, run_id),
+            run_id,
+            k.model,
+            k.persona_id,
+            r.sector,
+            r.desired_role,
+            k.style,
+            k.input_type.as_str(),
+            k.constraint_type.as_str(),
+            k.chip_count,
+            json(&r.final_chips),
+            r.step1_chips.as_ref().map(json),
+            r.selected_chips.as_ref().map(json),
+            r.fill_chips.as_ref().map(json),
+            json(&r.errors),
+            r.errors.len(),
+            r.latency_ms,
+            r.input_tokens,
+            r.output_tokens,
+            r.cost_usd,
+            r.billed_cost_usd,
+            m.parsed,
+            m.count_met,
+            m.constraint_met,
+            m.duplicates_removed,
+            m.fill_used,
+            m.overlong_dropped,
+            m.unknown_type_dropped,
+            r.created_at,
+        ])?;
+    }
+    heartbeat(tx, run_id)?;
+    Ok(inserted)
+}
+
+/// WHERE fragments for the filters; each adds fixed SQL text and binds its value.
+fn where_clause(f: &ResultFilter, params: &mut Vec<Sql>) -> String {
+    let mut sql = String::from("WHERE r.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL)");
+    let mut bind = |clause: &str, v: &Option<String>, params: &mut Vec<Sql>| {
+        if let Some(v) = v {
+            params.push(Sql::Text(v.clone()));
+            sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
+        }
+    };
+    bind(" AND r.run_id = ?", &f.run_id, params);
+    bind(" AND r.model = ?", &f.model, params);
+    bind(" AND r.persona_id = ?", &f.persona_id, params);
+    const RATED: &str = "EXISTS (SELECT 1 FROM ratings x WHERE x.target_kind = 'result' AND x.target_id = r.id AND x.user_id = ? AND x.deleted_at IS NULL)";
+    bind(&format!(" AND {RATED}"), &f.rated_by, params);
+    bind(&format!(" AND NOT {RATED}"), &f.unrated_by, params);
+    sql
+}
+
+/// The total from the maintained counts, when the filters allow it.
+fn maintained_total(c: &Connection, f: &ResultFilter) -> rusqlite::Result<Option<u64>> {
+    let sum = |table: &str, user: Option<&str>| -> rusqlite::Result<u64> {
+        let mut sql = format!("SELECT coalesce(sum(n), 0) FROM {table} WHERE run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL)");
+        let mut p: Vec<Sql> = Vec::new();
+        for (col, v) in [("user_id", user), ("run_id", f.run_id.as_deref()), ("model", f.model.as_deref()), ("persona_id", f.persona_id.as_deref())] {
+            if let Some(v) = v {
+                p.push(Sql::Text(v.to_owned()));
+                sql.push_str(&format!(" AND {col} = ?{}", p.len()));
+            }
+        }
+        c.prepare_cached(&sql)?.query_row(params_from_iter(p), |r| r.get(0))
+    };
+    Ok(match (&f.rated_by, &f.unrated_by) {
+        (None, None) => Some(sum("result_counts", None)?),
+        (Some(u), None) => Some(sum("user_rating_counts", Some(u))?),
+        (None, Some(u)) => Some(sum("result_counts", None)? - sum("user_rating_counts", Some(u))?),
+        (Some(_), Some(_)) => None,
+    })
+}
+
+impl Store {
+    /// Stores results in one transaction (group commit); see [`insert_results`].
+    pub fn insert_results(&self, run_id: &str, results: &[NewResult]) -> Result<usize> {
+        self.write(|tx| Ok(insert_results(tx, run_id, results)?))
+    }
+
+    pub fn results(&self, f: &ResultFilter) -> Result<ResultPage> {
+        if f.limit == 0 || f.limit > MAX_PAGE {
+            return Err(StoreError::Invalid(format!("limit: {} must be between 1 and {MAX_PAGE}", f.limit)));
+        }
+        self.read(|c| {
+            // ?1 is the user for my_rating; the filters bind from ?2 on.
+            let mut p = vec![Sql::from(f.user.clone())];
+            let clause = where_clause(f, &mut p);
+            let total = match maintained_total(c, f)? {
+                Some(t) => t,
+                // The count never reads ?1; SQLite counts parameters up to the highest index used.
+                None => {
+                    let bound = if p.len() > 1 { &p[..] } else { &[] };
+                    c.prepare_cached(&format!("SELECT count(*) FROM results r {clause}"))?
+                        .query_row(params_from_iter(bound), |r| r.get(0))?
+                }
+            };
+            let n = p.len();
+            p.extend([Sql::Integer(f.limit.into()), Sql::Integer(f.offset.into())]);
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS} FROM results r {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            );
+            let results = c.prepare_cached(&sql)?.query_map(params_from_iter(p), summary_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(ResultPage { results, total })
+        })
+    }
+
+    /// One result with all its chips; `user` fills `my_rating`.
+    pub fn result(&self, id: &str, user: Option<&str>) -> Result<ResultDetail> {
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {SUMMARY_COLUMNS}, r.sector, r.desired_role, r.final_chips, r.step1_chips, r.selected_chips,
+                        r.fill_chips, r.errors, r.input_tokens, r.output_tokens, r.billed_cost_usd, r.parsed, r.count_met,
+                        r.constraint_met, r.duplicates_removed, r.fill_used, r.overlong_dropped, r.unknown_type_dropped
+                 FROM results r WHERE r.id = ?2 AND r.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL)"
+            );
+            c.prepare_cached(&sql)?
+                .query_row(params![user, id], |r| {
+                    Ok(ResultDetail {
+                        summary: summary_from_row(r)?,
+                        sector: r.get(15)?,
+                        desired_role: r.get(16)?,
+                        final_chips: from_json(r.get(17)?).unwrap_or_default(),
+                        step1_chips: from_json(r.get(18)?),
+                        selected_chips: from_json(r.get(19)?),
+                        fill_chips: from_json(r.get(20)?),
+                        errors: from_json(r.get(21)?).unwrap_or_default(),
+                        input_tokens: r.get(22)?,
+                        output_tokens: r.get(23)?,
+                        billed_cost_usd: r.get(24)?,
+                        metrics: Metrics {
+                            parsed: r.get(25)?,
+                            count_met: r.get(26)?,
+                            constraint_met: r.get(27)?,
+                            duplicates_removed: r.get(28)?,
+                            fill_used: r.get(29)?,
+                            overlong_dropped: r.get(30)?,
+                            unknown_type_dropped: r.get(31)?,
+                        },
+                    })
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound { what: "result", id: id.to_owned() })
+        })
+    }
+
+    /// Ids of the results a run already has (what `--resume` skips).
+    pub fn result_ids(&self, run_id: &str) -> Result<std::collections::HashSet<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1")?;
+            let ids = stmt.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+    }
+
+    /// Every result of a run in full, oldest first (for export).
+    pub fn run_results(&self, run_id: &str) -> Result<Vec<ResultDetail>> {
+        let ids: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1 ORDER BY created_at, id")?;
+            let ids = stmt.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })?;
+        ids.iter().map(|id| self.result(id, None)).collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::{
+        bench::{ConstraintType, InputType},
+        chips::ChipType,
+        store::{runs::tests::new_run, tests::temp_store},
+    };
+
+    pub fn sample(model: &str, persona: &str, chip_count: u32, cost: f64) -> NewResult {
+        NewResult {
+            key: TestKey {
+                model: model.into(),
+                persona_id: persona.into(),
+                style: "terse".into(),
+                constraint_type: ConstraintType::NoConstraint,
+                input_type: InputType::Basic,
+                chip_count,
+            },
+            sector: "S".into(),
+            desired_role: "R".into(),
+            final_chips: vec![Chip { text: "burn rate".into(), kind: ChipType::Jargon }],
+            step1_chips: None,
+            selected_chips: None,
+            fill_chips: None,
+            errors: vec![],
+            latency_ms: 100,
+            input_tokens: 10,
+            output_tokens: 20,
+            cost_usd: cost,
+            billed_cost_usd: None,
+            metrics: Metrics { parsed: true, ..Metrics::default() },
+            created_at: crate::clock::now(),
+        }
+    }
+
+    #[test]
+    fn a_test_key_is_stored_once() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let r = sample("m", "p", 10, 0.5);
+        assert_eq!(store.insert_results(&run, &[r.clone(), r.clone()]).unwrap(), 1);
+        assert_eq!(store.insert_results(&run, &[r]).unwrap(), 0, "a retried write does not duplicate");
+        assert_eq!(store.run(&run).unwrap().summary.result_count, 1);
+    }
+
+    #[test]
+    fn list_filters_page_and_rate_fields() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let mut all = Vec::new();
+        for (i, model) in ["a", "b"].iter().enumerate() {
+            for n in 1..=5 {
+                all.push(sample(model, if n % 2 == 0 { "p2" } else { "p1" }, n, i as f64));
+            }
+        }
+        store.insert_results(&run, &all).unwrap();
+        let page = |f: ResultFilter| store.results(&ResultFilter { limit: 50, ..f }).unwrap();
+        assert_eq!(page(ResultFilter::default()).total, 10);
+        let only_a = page(ResultFilter { model: Some("a".into()), persona_id: Some("p1".into()), ..Default::default() });
+        assert_eq!((only_a.total, only_a.results.len()), (3, 3));
+        assert!(only_a.results.iter().all(|r| r.model == "a" && r.persona_id == "p1"));
+
+        let target = only_a.results[0].id.clone();
+        store.rate(TARGET_RESULT, &target, "ana", 4).unwrap();
+        store.rate(TARGET_RESULT, &target, "bo", 1).unwrap();
+        let rated = page(ResultFilter { rated_by: Some("ana".into()), user: Some("ana".into()), ..Default::default() });
+        assert_eq!((rated.total, rated.results[0].my_rating, rated.results[0].avg_rating, rated.results[0].rating_count), (1, Some(4), Some(2.5), 2));
+        let unrated = page(ResultFilter { unrated_by: Some("ana".into()), model: Some("a".into()), ..Default::default() });
+        assert_eq!((unrated.total, unrated.results.len()), (4, 4));
+        assert!(unrated.results.iter().all(|r| r.id != target));
+        let both = page(ResultFilter { rated_by: Some("bo".into()), unrated_by: Some("ana".into()), ..Default::default() });
+        assert_eq!(both.total, 0, "the counted fallback agrees");
+
+        let second = store.results(&ResultFilter { limit: 4, offset: 8, ..Default::default() }).unwrap();
+        assert_eq!((second.results.len(), second.total), (2, 10), "offset pages past the first rows");
+        let err = store.results(&ResultFilter { limit: 0, ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "limit: 0 must be between 1 and 1000");
+    }
+
+    use crate::store::TARGET_RESULT;
+
+    #[test]
+    fn detail_round_trips_chips_and_metrics() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let mut r = sample("m", "p", 10, 0.25);
+        r.step1_chips = Some(vec![Chip { text: "a".into(), kind: ChipType::Situation }]);
+        r.errors = vec!["shortfall: 1 of 10 chips after fill".into()];
+        r.metrics.duplicates_removed = 3;
+        store.insert_results(&run, &[r.clone()]).unwrap();
+        let id = crate::ids::result_id(&r.key, &run);
+        let d = store.result(&id, Some("ana")).unwrap();
+        assert_eq!((d.final_chips, d.step1_chips, d.errors.clone()), (r.final_chips, r.step1_chips, r.errors));
+        assert_eq!((d.summary.error_count, d.metrics.duplicates_removed, d.summary.my_rating), (1, 3, None));
+        assert!(matches!(store.result("nope", None), Err(StoreError::NotFound { .. })));
+        assert_eq!(store.run_results(&run).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,287 @@
+//! Statistics for leaderboards, read from the maintained `result_stats` summary (never a scan of
+//! results). Each result counts once: result_count = distinct results, rated_count = results with
+//! a live rating, avg_rating = mean of per-result mean ratings; cost, latency and tokens are over
+//! results. Rank = 1 + entries whose interval lies wholly above this one (overlaps tie).
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params_from_iter, types::Value as Sql};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store};
+
+/// The dimensions stats can be grouped by: a closed set, never spliced text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Model,
+    PersonaId,
+    Style,
+    InputType,
+    ConstraintType,
+    ChipCount,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 6] =
+        [Self::Model, Self::PersonaId, Self::Style, Self::InputType, Self::ConstraintType, Self::ChipCount];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Model => "model",
+            Self::PersonaId => "persona_id",
+            Self::Style => "style",
+            Self::InputType => "input_type",
+            Self::ConstraintType => "constraint_type",
+            Self::ChipCount => "chip_count",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct StatsQuery {
+    pub group_by: GroupBy,
+    pub run_id: Option<String>,
+    /// Demo (mock) runs are left out unless asked for, or unless `run_id` names one.
+    #[serde(default)]
+    pub include_demo: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tokens {
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsRow {
+    /// `{"model": "openai/gpt-5-mini"}`: keyed by the group's name, as the seed API did.
+    #[serde(flatten)]
+    pub key: BTreeMap<String, String>,
+    pub result_count: u64,
+    pub rated_count: u64,
+    pub avg_rating: Option<f64>,
+    /// 95% interval of avg_rating (normal approximation over per-result means, clamped to 1-5).
+    pub rating_interval: Option<(f64, f64)>,
+    pub rank: Option<u32>,
+    pub total_cost_usd: f64,
+    pub avg_latency_ms: Option<f64>,
+    pub avg_tokens: Tokens,
+    /// Objective metrics as fractions of results.
+    pub parsed_rate: f64,
+    pub count_met_rate: f64,
+    pub constraint_met_rate: f64,
+    pub fill_rate: f64,
+    pub error_rate: f64,
+}
+
+impl StatsRow {
+    pub fn value(&self) -> &str {
+        self.key.values().next().map(String::as_str).unwrap_or("")
+    }
+}
+
+fn interval(n: u64, mean: f64, mean_sq: f64) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    if n == 1 {
+        return Some((1.0, 5.0)); // one rated result says nothing about spread
+    }
+    let nf = n as f64;
+    let var = ((mean_sq - nf * mean * mean) / (nf - 1.0)).max(0.0);
+    let half = 1.96 * (var / nf).sqrt();
+    Some(((mean - half).max(1.0), (mean + half).min(5.0)))
+}
+
+fn rank(rows: &mut [StatsRow]) {
+    let intervals: Vec<_> = rows.iter().map(|r| r.rating_interval).collect();
+    for row in rows.iter_mut() {
+        row.rank = row.rating_interval.map(|(_, hi)| 1 + intervals.iter().flatten().filter(|(lo, _)| *lo > hi).count() as u32);
+    }
+}
+
+impl Store {
+    pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
+        let mut sql = String::from(
+            "SELECT s.value, sum(s.result_count), sum(s.rated_count), sum(s.mean_sum), sum(s.mean_sq_sum),
+                    sum(s.cost_sum), sum(s.latency_sum), sum(s.input_tokens_sum), sum(s.output_tokens_sum),
+                    sum(s.parsed_sum), sum(s.count_met_sum), sum(s.constraint_met_sum), sum(s.fill_used_sum),
+                    sum(s.with_errors_sum)
+             FROM result_stats s JOIN runs r ON r.id = s.run_id
+             WHERE s.dim = ?1 AND r.deleted_at IS NULL",
+        );
+        let mut p = vec![Sql::Text(q.group_by.as_str().into())];
+        match &q.run_id {
+            Some(run) => {
+                p.push(Sql::Text(run.clone()));
+                sql.push_str(" AND s.run_id = ?2");
+            }
+            None if !q.include_demo => sql.push_str(" AND r.is_demo = 0"),
+            None => {}
+        }
+        sql.push_str(" GROUP BY s.value HAVING sum(s.result_count) > 0");
+        let name = q.group_by.as_str().to_owned();
+        let mut rows: Vec<StatsRow> = self.read(|c| {
+            let rows = c
+                .prepare_cached(&sql)?
+                .query_map(params_from_iter(p), |r| {
+                    let n: u64 = r.get(1)?;
+                    let rated: u64 = r.get(2)?;
+                    let nf = n as f64;
+                    let avg = (rated > 0).then(|| r.get::<_, f64>(3).map(|s| s / rated as f64)).transpose()?;
+                    let rate = |i: usize| -> rusqlite::Result<f64> { Ok(r.get::<_, f64>(i)? / nf) };
+                    Ok(StatsRow {
+                        key: BTreeMap::from([(name.clone(), r.get(0)?)]),
+                        result_count: n,
+                        rated_count: rated,
+                        avg_rating: avg,
+                        rating_interval: avg.and_then(|m| interval(rated, m, r.get(4).ok()?)),
+                        rank: None,
+                        total_cost_usd: r.get(5)?,
+                        avg_latency_ms: Some(rate(6)?),
+                        avg_tokens: Tokens { input: Some(rate(7)?), output: Some(rate(8)?) },
+                        parsed_rate: rate(9)?,
+                        count_met_rate: rate(10)?,
+                        constraint_met_rate: rate(11)?,
+                        fill_rate: rate(12)?,
+                        error_rate: rate(13)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })?;
+        rank(&mut rows);
+        rows.sort_by(|a, b| {
+            b.avg_rating.partial_cmp(&a.avg_rating).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.value().cmp(b.value()))
+        });
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{results::tests::sample, runs::tests::new_run, tests::temp_store, TARGET_RESULT};
+    use rand::{Rng, SeedableRng};
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_result_rated_twice_counts_once() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let a = sample("a", "p", 10, 1.0);
+        let b = sample("a", "p", 15, 3.0);
+        store.insert_results(&run, &[a.clone(), b]).unwrap();
+        let a_id = crate::ids::result_id(&a.key, &run);
+        store.rate(TARGET_RESULT, &a_id, "u1", 5).unwrap();
+        store.rate(TARGET_RESULT, &a_id, "u2", 3).unwrap();
+        let rows = store.stats(&StatsQuery { group_by: GroupBy::Model, run_id: None, include_demo: false }).unwrap();
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!((row.result_count, row.rated_count, row.avg_rating), (2, 1, Some(4.0)), "two ratings of one result: one rated result, mean of its mean");
+        assert_eq!(row.total_cost_usd, 4.0, "cost is not inflated by the join with ratings");
+        assert_eq!(serde_json::to_value(row).unwrap()["model"], "a", "the seed's shape: keyed by the group name");
+    }
+
+    #[test]
+    fn demo_runs_are_left_out_unless_asked() {
+        let (_d, store) = temp_store();
+        let demo = new_run(&store, true).summary.id;
+        store.insert_results(&demo, &[sample("m", "p", 10, 1.0)]).unwrap();
+        let q = |include_demo, run_id| StatsQuery { group_by: GroupBy::Model, run_id, include_demo };
+        assert!(store.stats(&q(false, None)).unwrap().is_empty());
+        assert_eq!(store.stats(&q(true, None)).unwrap().len(), 1);
+        assert_eq!(store.stats(&q(false, Some(demo))).unwrap().len(), 1, "naming the run includes it");
+    }
+
+    #[test]
+    fn rank_ties_overlapping_intervals() {
+        let row = |lo, hi| StatsRow {
+            key: BTreeMap::new(),
+            result_count: 1,
+            rated_count: 1,
+            avg_rating: Some((lo + hi) / 2.0),
+            rating_interval: Some((lo, hi)),
+            rank: None,
+            total_cost_usd: 0.0,
+            avg_latency_ms: None,
+            avg_tokens: Tokens { input: None, output: None },
+            parsed_rate: 0.0,
+            count_met_rate: 0.0,
+            constraint_met_rate: 0.0,
+            fill_rate: 0.0,
+            error_rate: 0.0,
+        };
+        let mut rows = vec![row(4.0, 4.8), row(3.9, 4.5), row(2.0, 3.0)];
+        rank(&mut rows);
+        assert_eq!(rows.iter().map(|r| r.rank.unwrap()).collect::<Vec<_>>(), vec![1, 1, 3]);
+    }
+
+    /// The maintained summary must equal a direct GROUP BY after any mix of writes.
+    #[test]
+    fn maintained_aggregates_match_a_direct_group_by() {
+        let (_d, store) = temp_store();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let runs: Vec<String> = (0..3).map(|i| new_run(&store, i == 2).summary.id).collect();
+        let mut ids = Vec::new();
+        for (i, run) in runs.iter().enumerate() {
+            let batch: Vec<_> = (0..60)
+                .map(|j| {
+                    let mut r = sample(["a", "b", "c"][j % 3], ["p1", "p2"][j % 2], 5 + j as u32, rng.random_range(0.0..1.0));
+                    r.latency_ms = rng.random_range(10..1000);
+                    r.metrics.parsed = rng.random_bool(0.8);
+                    if rng.random_bool(0.3) {
+                        r.errors.push("x".into());
+                    }
+                    ids.push((crate::ids::result_id(&r.key, run), i));
+                    r
+                })
+                .collect();
+            store.insert_results(run, &batch).unwrap();
+        }
+        for _ in 0..400 {
+            let (id, _) = &ids[rng.random_range(0..ids.len())];
+            let user = ["u1", "u2", "u3"][rng.random_range(0..3)];
+            if rng.random_bool(0.2) {
+                store.unrate(TARGET_RESULT, id, user).unwrap();
+            } else {
+                store.rate(TARGET_RESULT, id, user, rng.random_range(1..=5)).unwrap();
+            }
+        }
+        for g in GroupBy::ALL {
+            let got = store.stats(&StatsQuery { group_by: g, run_id: None, include_demo: true }).unwrap();
+            let direct: HashMap<String, (u64, u64, f64, f64)> = store
+                .read(|c| {
+                    let col = if g == GroupBy::ChipCount { "CAST(chip_count AS TEXT)".into() } else { g.as_str().to_owned() };
+                    let sql = format!(
+                        "SELECT {col}, count(*), count(m.mean), coalesce(avg(m.mean), 0), sum(cost_usd)
+                         FROM results r LEFT JOIN (SELECT target_id, avg(rating) AS mean FROM ratings
+                                                   WHERE deleted_at IS NULL GROUP BY target_id) m ON m.target_id = r.id
+                         GROUP BY 1"
+                    );
+                    let mut stmt = c.prepare(&sql)?;
+                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))?;
+                    Ok(rows.collect::<rusqlite::Result<_>>()?)
+                })
+                .unwrap();
+            assert_eq!(got.len(), direct.len(), "{g:?}");
+            for row in got {
+                let (n, rated, mean, cost) = direct[row.value()];
+                assert_eq!((row.result_count, row.rated_count), (n, rated), "{g:?} {}", row.value());
+                assert!((row.avg_rating.unwrap_or(0.0) - mean).abs() < 1e-9, "{g:?} avg {:?} vs {mean}", row.avg_rating);
+                assert!((row.total_cost_usd - cost).abs() < 1e-9);
+            }
+        }
+        // Result-page totals from the maintained counts agree with counting.
+        for user in ["u1", "u2"] {
+            let f = crate::store::ResultFilter { unrated_by: Some(user.into()), model: Some("a".into()), limit: 1000, ..Default::default() };
+            let page = store.results(&f).unwrap();
+            assert_eq!(page.total as usize, page.results.len(), "unrated_by total for {user}");
+        }
+    }
+}
