@@ -18,3 +18,8 @@ pub enum ErrorCode {
     /// The database failed.
     Storage,
 }
+
+/// Every error type of core says which [`ErrorCode`] it is; adapters map codes, never messages.
+pub trait Coded: std::fmt::Display {
+    fn code(&self) -> ErrorCode;
+}

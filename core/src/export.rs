@@ -13,6 +13,15 @@ pub enum ExportError {
     Write { path: String, reason: String },
 }
 
+impl crate::error::Coded for ExportError {
+    fn code(&self) -> crate::ErrorCode {
+        match self {
+            Self::Format { .. } => crate::ErrorCode::Validation,
+            Self::Write { .. } => crate::ErrorCode::Storage,
+        }
+    }
+}
+
 /// Writes to a temporary file beside `path` and renames it, so a failed export leaves no half file.
 pub fn write(path: &Path, results: &[ResultDetail]) -> Result<(), ExportError> {
     let shown = path.display().to_string();

@@ -19,4 +19,4 @@ pub mod personas;
 pub mod prompts;
 pub mod store;
 
-pub use error::ErrorCode;
+pub use error::{Coded, ErrorCode};

@@ -32,8 +32,8 @@ pub enum PersonaError {
     Unknown { id: String, known: String },
 }
 
-impl PersonaError {
-    pub fn code(&self) -> crate::ErrorCode {
+impl crate::error::Coded for PersonaError {
+    fn code(&self) -> crate::ErrorCode {
         match self {
             Self::Unknown { .. } => crate::ErrorCode::NotFound,
             _ => crate::ErrorCode::Validation,

@@ -1,1 +1,242 @@
-fn main(){}
+//! Prints Chipbench's speed and memory figures (not a pass/fail test):
+//! - batch throughput against the fake server at 50 ms latency, concurrency 16 and 64, database
+//!   writes included, beside the fake server's own ceiling measured alone;
+//! - store: 100,000 result inserts; with CHIPBENCH_BENCH_FULL=1, 1,000,000 results and 300,000
+//!   ratings: stats by model and a filtered results page (medians);
+//! - peak RSS of the `chipbench` binary running a 10,080-test mock batch.
+//!
+//! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use chipbench_core::{
+    bench::{self, Axes, BatchRequest, Runner, DEFAULT_SELECTOR},
+    llm::{openai::OpenAiClient, Provider, ProviderKind, RetryPolicy},
+    personas,
+    store::{GroupBy, Model, NewRun, ResultFilter, StatsQuery, Store},
+};
+use chipbench_e2e::FakeProvider;
+use tokio_util::sync::CancellationToken;
+
+const LATENCY: Duration = Duration::from_millis(50);
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    println!("# Chipbench figures ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    rt.block_on(throughput());
+    store_figures();
+    memory();
+}
+
+async fn throughput() {
+    let fake = FakeProvider::start_lean().await;
+    fake.set_latency(LATENCY);
+    for concurrency in [16usize, 64] {
+        let ceiling = fake_ceiling(&fake, concurrency, Duration::from_secs(4)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("bench.db")).unwrap();
+        for i in 0..8 {
+            store.upsert_model(&Model { id: format!("bench/model-{i}"), name: format!("m{i}"), input_price: 0.1, output_price: 0.2 }).unwrap();
+        }
+        let req = BatchRequest {
+            models: vec![],
+            persona_ids: vec![],
+            axes: Axes::default(),
+            provider: ProviderKind::Openai,
+            base_url: Some(fake.base_url()),
+            selector_model: DEFAULT_SELECTOR.into(),
+            concurrency,
+            max_cost_usd: None,
+        };
+        let all = personas::built_in();
+        let config = bench::plan_run(&store, &req, &all).unwrap();
+        let run = bench::create_run(&store, &config).unwrap();
+        let runner = Runner {
+            store: store.clone(),
+            provider: Arc::new(Provider::OpenAi(OpenAiClient::new(ProviderKind::Openai, &fake.base_url(), None))),
+            policy: RetryPolicy::default(),
+        };
+        let before = fake.requests();
+        let started = Instant::now();
+        let outcome = runner.execute(&run, &all, CancellationToken::new(), |_| {}).await.unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        let calls = fake.requests() - before;
+        let ideal = concurrency as f64 / LATENCY.as_secs_f64();
+        let rate = calls as f64 / secs;
+        println!(
+            "throughput c={concurrency:>2}: {calls} calls, {} results stored in {secs:.1} s = {rate:.0} calls/s; ideal {ideal:.0}/s -> {:.1}% (target {}%); fake server alone: {ceiling:.0} calls/s ({:.1}% of ideal)",
+            outcome.stored,
+            100.0 * rate / ideal,
+            if concurrency == 16 { 90 } else { 85 },
+            100.0 * ceiling / ideal
+        );
+    }
+}
+
+/// The fake server's own ceiling: `concurrency` plain clients calling it back to back.
+async fn fake_ceiling(fake: &FakeProvider, concurrency: usize, for_: Duration) -> f64 {
+    let url = format!("{}/chat/completions", fake.base_url());
+    let client = reqwest_client();
+    let body = serde_json::json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, url, body) = (client.clone(), url.clone(), body.clone());
+        tasks.spawn(async move {
+            let mut n = 0u64;
+            while started.elapsed() < for_ {
+                client.post(&url).json(&body).send().await.unwrap().bytes().await.unwrap();
+                n += 1;
+            }
+            n
+        });
+    }
+    let total: u64 = tasks.join_all().await.into_iter().sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap()
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn store_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
+    let runs = if full { 417 } else { 42 };
+    let started = Instant::now();
+    let mut inserted = 0;
+    let mut first_100k = None;
+    for r in 0..runs {
+        let run = store.create_run(&NewRun { config: serde_json::json!({}), provider: "openai".into(), is_demo: false, total_tests: 2400 }).unwrap();
+        let results = synthetic_results(r);
+        for chunk in results.chunks(512) {
+            inserted += store.insert_results(&run.summary.id, chunk).unwrap();
+        }
+        if first_100k.is_none() && inserted >= 100_000 {
+            first_100k = Some(started.elapsed());
+        }
+    }
+    let t = first_100k.unwrap();
+    println!("store: inserted 100,000 results in {:.2} s ({:.0}/s, group commits of 512; target < 5 s)", t.as_secs_f64(), 100_000.0 / t.as_secs_f64());
+    rate_many(&store, if full { 300_000 } else { 30_000 });
+    let stats = median((0..15).map(|_| timed(|| store.stats(&StatsQuery { group_by: GroupBy::Model, run_id: None, include_demo: false }).unwrap())).collect());
+    let page = |offset| {
+        median(
+            (0..15)
+                .map(|_| {
+                    timed(|| {
+                        store
+                            .results(&ResultFilter { model: Some("model-3".into()), unrated_by: Some("me@example.com".into()), user: Some("me@example.com".into()), limit: 50, offset, ..Default::default() })
+                            .unwrap()
+                    })
+                })
+                .collect(),
+        )
+    };
+    let (p0, p10k) = (page(0), page(10_000));
+    println!(
+        "store with {inserted} results: stats by model {:.2} ms (target < 100); page by model + unrated_by me with my_rating and total: offset 0 {:.2} ms, offset 10,000 {:.2} ms (target < 20){}",
+        ms(stats),
+        ms(p0),
+        ms(p10k),
+        if full { "" } else { "  [set CHIPBENCH_BENCH_FULL=1 for 1,000,000 results and 300,000 ratings]" }
+    );
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> Duration {
+    let s = Instant::now();
+    std::hint::black_box(f());
+    s.elapsed()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// 2,400 results: 10 models x 10 personas x 24 variants.
+fn synthetic_results(seed: usize) -> Vec<chipbench_core::store::NewResult> {
+    let chips = vec![chipbench_core::chips::Chip { text: "quarterly board review".into(), kind: chipbench_core::chips::ChipType::Situation }; 15];
+    let axes = Axes::default();
+    let matrix = bench::Matrix { models: (0..10).map(|i| format!("model-{i}")).collect(), persona_ids: (0..10).map(|i| format!("persona_{i}")).collect(), axes };
+    matrix
+        .keys()
+        .enumerate()
+        .map(|(i, key)| chipbench_core::store::NewResult {
+            key,
+            sector: "Software".into(),
+            desired_role: "PM".into(),
+            final_chips: chips.clone(),
+            step1_chips: None,
+            selected_chips: None,
+            fill_chips: None,
+            errors: if (i + seed) % 7 == 0 { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
+            latency_ms: 800 + (i % 400) as u64,
+            input_tokens: 300,
+            output_tokens: 180,
+            cost_usd: 0.0001,
+            billed_cost_usd: None,
+            metrics: chipbench_core::store::Metrics { parsed: true, count_met: true, ..Default::default() },
+            created_at: chipbench_core::clock::now(),
+        })
+        .collect()
+}
+
+/// Ratings by three users (one third each), written in large transactions.
+fn rate_many(store: &Store, n: usize) {
+    let ids: Vec<String> = store
+        .read(|c| {
+            let mut stmt = c.prepare(&format!("SELECT id FROM results ORDER BY id LIMIT {}", n))?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+        .unwrap();
+    let started = Instant::now();
+    for chunk in ids.chunks(10_000).enumerate() {
+        store
+            .write(|tx| {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO ratings (id, target_kind, target_id, user_id, rating, created_at, updated_at) VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?5)",
+                )?;
+                for (i, id) in chunk.1.iter().enumerate() {
+                    let user = ["me@example.com", "ana@example.com", "bo@example.com"][(chunk.0 + i) % 3];
+                    stmt.execute(rusqlite::params![chipbench_core::ids::rating_id("result", id, user), id, user, 1 + (i % 5) as i64, chipbench_core::clock::now()])?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    println!("store: {} ratings written in {:.1} s (triggers maintain the aggregates)", ids.len(), started.elapsed().as_secs_f64());
+}
+
+/// Peak RSS of the real binary running a 10,080-test batch on the mock provider.
+fn memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mem.db");
+    let bin = chipbench_e2e::chipbench_bin();
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new(&bin).arg("--db").arg(&db).args(args).env("CHIPBENCH_MOCK_LATENCY_SCALE", "0").env_remove("OPENROUTER_API_KEY").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap();
+        assert!(status.code().unwrap_or(99) <= 1, "{args:?} failed: {status}");
+    };
+    for i in 0..25 {
+        run(&["add-model", &format!("mem/model-{i}")]);
+    }
+    let started = Instant::now();
+    run(&["--batch", "--all", "--concurrency", "64"]);
+    let secs = started.elapsed().as_secs_f64();
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let peak_kib = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage.ru_maxrss
+    };
+    println!("memory: a 10,080-test mock batch (concurrency 64) ran in {secs:.1} s with peak RSS {:.1} MB (target < 150 MB)", peak_kib as f64 / 1024.0);
+}

@@ -1,1 +1,11 @@
+//! End-to-end tests: one test binary (run with `cargo test -p chipbench-e2e`).
+//! - `client`: the OpenAI-compatible client against the fake provider's faults.
+//! - `cli`: the `chipbench` binary: batches, bad input, exit codes, Ctrl-C, export.
+//! - `crash`: SIGKILL in the middle of a batch, then `--resume`.
+//! - `llama`: the client against a real llama.cpp server (started by scripts/test.sh).
 
+mod cli;
+mod client;
+mod crash;
+mod llama;
+mod support;

@@ -1,1 +1,169 @@
+//! Test support: a fake OpenAI-compatible server that produces, on demand, the faults a real
+//! server cannot (429 with Retry-After, 5xx, stalls, malformed bodies, prose-wrapped JSON, 401),
+//! and helpers to run the `chipbench` binary.
 
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde_json::{json, Value};
+
+/// What the fake does with one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// A valid completion following the response contract.
+    Ok,
+    /// The valid JSON wrapped in prose and a code fence.
+    Prose,
+    /// Content that is not JSON at all (a content error, not a transport one).
+    Garbage,
+    /// 429 with a `Retry-After` header value.
+    RateLimited(String),
+    Status(u16),
+    /// Waits this long before answering (past the client's timeout).
+    Stall(Duration),
+    /// A 200 whose body is not a completion.
+    MalformedBody,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Replies for the next requests, in order; afterwards `default`.
+    script: Mutex<VecDeque<Reply>>,
+    default: Mutex<Option<Reply>>,
+    latency: Mutex<Duration>,
+    requests: AtomicU64,
+    bodies: Mutex<Vec<Value>>,
+    keep_bodies: bool,
+}
+
+#[derive(Clone)]
+pub struct FakeProvider {
+    inner: Arc<Inner>,
+    pub addr: SocketAddr,
+}
+
+impl FakeProvider {
+    /// Starts on a free loopback port, on the current tokio runtime.
+    pub async fn start() -> FakeProvider {
+        Self::start_with(true).await
+    }
+
+    /// Without recording request bodies (for throughput benchmarks).
+    pub async fn start_lean() -> FakeProvider {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(keep_bodies: bool) -> FakeProvider {
+        let inner = Arc::new(Inner { keep_bodies, ..Inner::default() });
+        let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("fake server") });
+        FakeProvider { inner, addr }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Queue replies for the next requests.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.script.lock().unwrap().extend(replies);
+    }
+
+    /// From now on always this reply: drops any queued script (default: `Reply::Ok`).
+    pub fn always(&self, reply: Reply) {
+        self.inner.script.lock().unwrap().clear();
+        *self.inner.default.lock().unwrap() = Some(reply);
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        *self.inner.latency.lock().unwrap() = latency;
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn bodies(&self) -> Vec<Value> {
+        self.inner.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn handle(State(inner): State<Arc<Inner>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
+    if inner.keep_bodies {
+        let mut recorded = body.clone();
+        recorded["authorization"] = json!(headers.get("authorization").and_then(|v| v.to_str().ok()));
+        inner.bodies.lock().unwrap().push(recorded);
+    }
+    let reply = inner.script.lock().unwrap().pop_front().or_else(|| inner.default.lock().unwrap().clone()).unwrap_or(Reply::Ok);
+    let latency = *inner.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match reply {
+        Reply::Ok => completion(&content_for(&body)),
+        Reply::Prose => completion(&format!("Sure! Here is what you asked for:\n```json\n{}\n```\nAnything else?", content_for(&body))),
+        Reply::Garbage => completion("I'd rather not answer in JSON today."),
+        Reply::RateLimited(after) => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", after)], "slow down").into_response(),
+        Reply::Status(code) => (StatusCode::from_u16(code).unwrap(), "fake failure").into_response(),
+        Reply::Stall(d) => {
+            tokio::time::sleep(d).await;
+            completion(&content_for(&body))
+        }
+        Reply::MalformedBody => (StatusCode::OK, "{\"choices\": [ truncated").into_response(),
+    }
+}
+
+fn completion(content: &str) -> Response {
+    Json(json!({
+        "id": "fake-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 200, "completion_tokens": 100, "total_tokens": 300}
+    }))
+    .into_response()
+}
+
+/// A contract-following answer: 20 distinct chips (4 types, so any constraint is met) or a selection.
+fn content_for(body: &Value) -> String {
+    let schema = body.pointer("/response_format/json_schema/name").and_then(Value::as_str).unwrap_or("chips");
+    if schema == "selection" {
+        return json!({"selected_ids": [0, 2, 4]}).to_string();
+    }
+    let prompt = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or("");
+    let salt = prompt.len() % 97;
+    let types = ["situation", "jargon", "role_task", "environment"];
+    let chips: Vec<Value> = (0..20).map(|i| json!({"text": format!("chip {salt} number {i}"), "type": types[i % 4]})).collect();
+    json!({ "chips": chips }).to_string()
+}
+
+/// The `chipbench` binary: `CHIPBENCH_BIN`, else the one built beside this test or benchmark
+/// (target/<profile>/chipbench), else the debug build.
+pub fn chipbench_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHIPBENCH_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let candidates = [profile_dir.join("chipbench"), profile_dir.with_file_name("debug").join("chipbench")];
+    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
+        panic!("{} is missing: build it first (cargo build -p chipbench)", candidates[0].display())
+    })
+}

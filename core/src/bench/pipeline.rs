@@ -123,7 +123,9 @@ impl TestContext<'_> {
         Ok(match chips::parse_chips(&out) {
             Ok(raw) => {
                 let n = chips::normalise(&raw, existing, plan.count);
-                n.errors(errors);
+                let mut fill_errors = Vec::new();
+                n.errors(&mut fill_errors);
+                errors.extend(fill_errors.into_iter().map(|e| format!("fill: {e}")));
                 n.chips
             }
             Err(e) => {

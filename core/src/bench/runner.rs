@@ -78,10 +78,10 @@ pub enum BenchError {
     Config(String),
 }
 
-impl BenchError {
-    pub fn code(&self) -> crate::ErrorCode {
+impl crate::error::Coded for BenchError {
+    fn code(&self) -> crate::ErrorCode {
         match self {
-            Self::Store(e) => e.code(),
+            Self::Store(e) => crate::error::Coded::code(e),
             Self::Config(_) => crate::ErrorCode::Validation,
         }
     }

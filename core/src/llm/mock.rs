@@ -127,26 +127,29 @@ impl MockProvider {
         if rng.random_bool(p.short_list) {
             n = n.saturating_sub(rng.random_range(1..=3.min(n.max(1))));
         }
-        let chips: Vec<_> = (0..n)
+        let mut chips: Vec<(String, String)> = (0..n)
             .map(|i| {
                 let t = i % 4;
-                let mut text = format!("{} {}", WORDS[t][rng.random_range(0..WORDS[t].len())], i / 4 + 1);
-                if i % 3 == 0 {
-                    text = format!("{topic} {text}");
-                }
-                let mut kind = ChipType::ALL[t].as_str().to_owned();
-                if rng.random_bool(p.wrong_type) {
-                    kind = "skill".to_owned();
-                }
-                if rng.random_bool(p.overlong) {
-                    text = format!("{text} and several more words that make it far too long");
-                }
-                if i > 0 && rng.random_bool(p.duplicate) {
-                    text = WORDS[0][0].to_uppercase();
-                }
-                json!({"text": text, "type": kind})
+                let text = format!("{} {}", WORDS[t][rng.random_range(0..WORDS[t].len())], i / 4 + 1);
+                let text = if i % 3 == 0 { format!("{topic} {text}") } else { text };
+                (text, ChipType::ALL[t].as_str().to_owned())
             })
             .collect();
+        // Each flaw hits a response with its rate, and then one or two of its chips.
+        let flaws: [(f64, fn(&mut (String, String))); 3] = [
+            (p.wrong_type, |c| c.1 = "skill".into()),
+            (p.overlong, |c| c.0 = format!("{} and several more words that make it far too long", c.0)),
+            (p.duplicate, |c| c.0 = WORDS[0][0].to_uppercase()),
+        ];
+        for (rate, flaw) in flaws {
+            if !chips.is_empty() && rng.random_bool(rate) {
+                for _ in 0..rng.random_range(1..=2) {
+                    let i = rng.random_range(0..chips.len());
+                    flaw(&mut chips[i]);
+                }
+            }
+        }
+        let chips: Vec<_> = chips.into_iter().map(|(text, kind)| json!({"text": text, "type": kind})).collect();
         let body = json!({ "chips": chips }).to_string();
         // Some models wrap their JSON in prose and a code fence.
         if rng.random_bool(0.2) { format!("Here are the chips:\n```json\n{body}\n```") } else { body }

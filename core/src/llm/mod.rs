@@ -5,6 +5,7 @@
 pub mod mock;
 pub mod openai;
 pub mod retry;
+pub mod settings;
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use retry::RetryPolicy;
+pub use settings::{ProviderSettings, SettingsError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -137,8 +139,10 @@ impl LlmError {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> LlmError {
         LlmError { kind, message: message.into(), retry_after: None, attempts: 1 }
     }
+}
 
-    pub fn code(&self) -> crate::ErrorCode {
+impl crate::error::Coded for LlmError {
+    fn code(&self) -> crate::ErrorCode {
         crate::ErrorCode::Provider
     }
 }
@@ -193,7 +197,7 @@ impl Provider {
     ) -> Result<ChatResponse, LlmError> {
         retry::with_retries(policy, cancel, |attempt| async move {
             match self {
-                Self::OpenAi(c) => c.attempt(req, policy.attempt_timeout).await,
+                Self::OpenAi(c) => c.attempt(req, policy.attempt_timeout).await.map(|r| ChatResponse { attempts: attempt, ..r }),
                 Self::Mock(m) => m.attempt(req, attempt).await,
             }
         })

@@ -45,8 +45,8 @@ pub enum StoreError {
     Migration(String),
 }
 
-impl StoreError {
-    pub fn code(&self) -> crate::ErrorCode {
+impl crate::error::Coded for StoreError {
+    fn code(&self) -> crate::ErrorCode {
         use crate::ErrorCode;
         match self {
             Self::Invalid(_) => ErrorCode::Validation,

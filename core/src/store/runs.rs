@@ -8,7 +8,13 @@ use serde::{Deserialize, Serialize};
 use super::{Result, Store, StoreError};
 use crate::clock;
 
+/// A running run whose heartbeat is older than this is interrupted. `CHIPBENCH_HEARTBEAT_STALE_SECS`
+/// overrides it (a crash test need not wait; a slow network disk may want longer).
 pub const HEARTBEAT_STALE_SECS: i64 = 30;
+
+fn stale_secs() -> i64 {
+    std::env::var("CHIPBENCH_HEARTBEAT_STALE_SECS").ok().and_then(|v| v.parse().ok()).filter(|s| *s > 0).unwrap_or(HEARTBEAT_STALE_SECS)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,7 +94,7 @@ const SELECT_RUN: &str = "
     WHERE r.deleted_at IS NULL";
 
 fn stale_cutoff() -> String {
-    clock::format(chrono::Utc::now() - chrono::Duration::seconds(HEARTBEAT_STALE_SECS))
+    clock::format(chrono::Utc::now() - chrono::Duration::seconds(stale_secs()))
 }
 
 fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {

@@ -1,0 +1,451 @@
+//! The headless CLI (`chipbench --batch ...`): parses flags, calls core, prints progress to
+//! stderr and the summary to stdout. Exit codes: 0 every test stored without errors; 1 the run
+//! ended with content errors or failed tests (or a provider/storage failure); 2 usage or
+//! configuration error (including credentials the provider refused); 3 stopped by the budget;
+//! 130 interrupted.
+
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use chipbench_core::{
+    bench::{self, Axes, BatchRequest, Outcome, Progress, Runner, StopCause, DEFAULT_SELECTOR},
+    export,
+    llm::{ProviderKind, ProviderSettings, RetryPolicy},
+    personas,
+    store::{Model, RunDetail, RunStatus, Store},
+    Coded, ErrorCode,
+};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(name = "chipbench", version, about = "Benchmark LLMs on the chip benchmark; no arguments opens the app")]
+pub struct Cli {
+    /// Database file (default: CHIPBENCH_DB, else the app data dir). Works for every mode.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Run a benchmark batch headless (implied by any batch flag).
+    #[arg(long)]
+    batch: bool,
+    /// Model to benchmark (repeatable).
+    #[arg(long = "model", value_name = "ID", conflicts_with = "all")]
+    models: Vec<String>,
+    /// Benchmark every model in the price table.
+    #[arg(long)]
+    all: bool,
+    /// Only this persona (repeatable).
+    #[arg(long = "persona", value_name = "ID")]
+    personas: Vec<String>,
+    /// Continue a run: the given one, or the latest unfinished run of this installation.
+    #[arg(long, value_name = "RUN_ID", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["models", "all", "personas", "provider", "dry_run", "selector"])]
+    resume: Option<String>,
+    /// Print the matrix size, call count, estimated cost and time; no network, no writes.
+    #[arg(long)]
+    dry_run: bool,
+    /// List the models of the price table and exit.
+    #[arg(long)]
+    list_models: bool,
+    /// openrouter (default when OPENROUTER_API_KEY is set), openai (any compatible server), or mock.
+    #[arg(long, value_parser = ["openrouter", "openai", "mock"])]
+    provider: Option<String>,
+    /// Base URL of the provider's API (e.g. http://127.0.0.1:8080/v1).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// The model that plays the persona in enriched tests.
+    #[arg(long, value_name = "ID")]
+    selector: Option<String>,
+    /// Tests run at once.
+    #[arg(long, value_name = "N")]
+    concurrency: Option<usize>,
+    /// Stop scheduling tests once this many dollars are spent.
+    #[arg(long, value_name = "USD")]
+    max_cost: Option<f64>,
+    /// Print one machine-readable JSON summary on stdout (and nothing else there).
+    #[arg(long)]
+    json: bool,
+    /// Write the run's results to PATH (.json or .csv) when the batch ends.
+    #[arg(long, value_name = "PATH")]
+    export: Option<PathBuf>,
+    /// Personas file (default: the built-in personas.json).
+    #[arg(long = "personas-file", value_name = "PATH")]
+    personas_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Add a model to the price table or change its prices (dollars per million tokens).
+    AddModel {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 0.0)]
+        input_price: f64,
+        #[arg(long, default_value_t = 0.0)]
+        output_price: f64,
+    },
+}
+
+const DEFAULT_CONCURRENCY: usize = 16;
+
+impl Cli {
+    /// True when the arguments ask for a headless action; otherwise the window opens.
+    pub fn headless(&self) -> bool {
+        self.batch || self.list_models || self.dry_run || self.resume.is_some() || self.all || !self.models.is_empty() || self.command.is_some()
+    }
+}
+
+/// A failure with its exit code.
+struct Failure {
+    exit: u8,
+    message: String,
+}
+
+impl<E: Coded> From<E> for Failure {
+    fn from(e: E) -> Self {
+        let exit = match e.code() {
+            ErrorCode::Validation | ErrorCode::NotFound | ErrorCode::Conflict | ErrorCode::Config => 2,
+            ErrorCode::Provider | ErrorCode::Storage => 1,
+        };
+        Failure { exit, message: e.to_string() }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure { exit: 2, message: message.into() }
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if std::env::var_os("CI").is_some() || !std::io::stderr().is_terminal() { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.exit)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<u8, Failure> {
+    let db = crate::paths::database(cli.db.clone());
+    if cli.dry_run {
+        return dry_run(&cli, &db);
+    }
+    let store = Store::open(&db)?;
+    if let Some(Command::AddModel { id, name, input_price, output_price }) = &cli.command {
+        store.upsert_model(&Model { id: id.clone(), name: name.clone().unwrap_or_else(|| id.clone()), input_price: *input_price, output_price: *output_price })?;
+        println!("model {id}: ${input_price}/M input, ${output_price}/M output");
+        return Ok(0);
+    }
+    if cli.list_models {
+        for m in store.models()? {
+            println!("{:<36} {:<26} ${:>6}/M in  ${:>6}/M out", m.id, m.name, m.input_price, m.output_price);
+        }
+        return Ok(0);
+    }
+    let all_personas = load_personas(&cli)?;
+    let run = match &cli.resume {
+        Some(id) => resume_target(&store, id)?,
+        None => {
+            let request = request(&cli, provider_settings(&cli)?)?;
+            let config = bench::plan_run(&store, &request, &all_personas)?;
+            bench::create_run(&store, &config)?
+        }
+    };
+    execute(&cli, &store, &db, run, &all_personas).await
+}
+
+fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
+    Ok(match &cli.personas_file {
+        Some(path) => personas::load(path)?,
+        None => personas::built_in(),
+    })
+}
+
+fn provider_settings(cli: &Cli) -> Result<ProviderSettings, Failure> {
+    let kind = cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value"));
+    Ok(ProviderSettings::resolve(kind, cli.base_url.clone(), &chipbench_core::llm::settings::ProcessEnv)?)
+}
+
+fn request(cli: &Cli, settings: ProviderSettings) -> Result<BatchRequest, Failure> {
+    if cli.models.is_empty() && !cli.all {
+        return Err(usage("choose models: --model ID (repeatable) or --all; --list-models shows them"));
+    }
+    Ok(BatchRequest {
+        models: cli.models.clone(),
+        persona_ids: cli.personas.clone(),
+        axes: Axes::default(),
+        provider: settings.kind,
+        base_url: settings.base_url,
+        selector_model: cli.selector.clone().unwrap_or_else(|| DEFAULT_SELECTOR.into()),
+        concurrency: cli.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        max_cost_usd: cli.max_cost,
+    })
+}
+
+fn resume_target(store: &Store, id: &str) -> Result<RunDetail, Failure> {
+    let id = if id.is_empty() {
+        store.latest_unfinished_run()?.ok_or_else(|| usage("no unfinished run of this installation to resume"))?.summary.id
+    } else {
+        id.to_owned()
+    };
+    Ok(store.claim_run(&id)?)
+}
+
+/// Estimates without touching the network or writing: an existing database is only read (for the
+/// price table the user may have edited); a missing one is not created.
+fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
+    let store = if db.exists() { Store::open(db)? } else { Store::open_in_memory()? };
+    let settings = provider_settings(cli)?;
+    let config = bench::plan_run(&store, &request(cli, settings.clone())?, &load_personas(cli)?)?;
+    let call_secs = match settings.kind {
+        ProviderKind::Mock => 0.12 * settings.mock.latency_scale,
+        _ => 4.0,
+    };
+    let e = bench::estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, call_secs);
+    if cli.json {
+        println!("{}", serde_json::json!({"dry_run": true, "provider": settings.kind, "matrix": config.matrix, "estimate": e}));
+    } else {
+        println!(
+            "{} tests ({} models x {} personas x {} variants), {} calls (up to {} with fills), ~${:.4}, ~{:.1} min at concurrency {} on {}",
+            e.tests,
+            config.matrix.models.len(),
+            config.matrix.persona_ids.len(),
+            config.matrix.axes.tests_per_persona(),
+            e.calls,
+            e.max_calls,
+            e.cost_usd,
+            e.minutes,
+            config.concurrency,
+            settings.kind.as_str()
+        );
+    }
+    Ok(0)
+}
+
+async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, personas: &[personas::Persona]) -> Result<u8, Failure> {
+    let config: bench::RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| usage(format!("run {} has an unreadable config: {e}", run.summary.id)))?;
+    let settings = ProviderSettings::resolve(Some(config.provider), config.base_url.clone(), &chipbench_core::llm::settings::ProcessEnv);
+    let settings = match settings {
+        Ok(s) => s,
+        Err(e) => {
+            store.finish_run(&run.summary.id, RunStatus::Interrupted, Some(&e.to_string()))?;
+            return Err(e.into());
+        }
+    };
+    let runner = Runner { store: store.clone(), provider: std::sync::Arc::new(settings.build()), policy: RetryPolicy::default() };
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    let reporter = Reporter::new(cli.json);
+    let outcome = runner.execute(&run, personas, stop, |p| reporter.report(p)).await?;
+    reporter.finish();
+    if let Some(path) = &cli.export {
+        export::write(path, &store.run_results(&outcome.run_id)?)?;
+        eprintln!("exported {} result(s) to {}", outcome.stored, path.display());
+    }
+    let code = exit_code(&outcome);
+    print_summary(cli, db, &outcome, code);
+    Ok(code)
+}
+
+fn exit_code(o: &Outcome) -> u8 {
+    match (o.stop, o.status) {
+        (Some(StopCause::User), _) => 130,
+        (Some(StopCause::Budget), _) => 3,
+        (Some(StopCause::Auth), _) => 2,
+        (_, RunStatus::Completed) if o.with_errors == 0 => 0,
+        _ => 1,
+    }
+}
+
+fn print_summary(cli: &Cli, db: &Path, o: &Outcome, code: u8) {
+    let resume = format!("chipbench --batch --resume {} --db {}", o.run_id, shell_quote(&db.display().to_string()));
+    if cli.json {
+        let resumable = matches!(o.status, RunStatus::Interrupted | RunStatus::Failed);
+        println!(
+            "{}",
+            serde_json::json!({
+                "run_id": o.run_id, "status": o.status, "reason": o.reason, "total": o.total, "stored": o.stored,
+                "failed": o.failed, "with_errors": o.with_errors, "spent_usd": o.spent_usd, "exit_code": code,
+                "database": db, "resume_command": resumable.then_some(&resume),
+            })
+        );
+        return;
+    }
+    println!(
+        "run {}: {} — {} of {} tests stored, {} with content errors, {} failed, ${:.4} spent",
+        o.run_id,
+        o.status.as_str(),
+        o.stored,
+        o.total,
+        o.with_errors,
+        o.failed,
+        o.spent_usd
+    );
+    if let Some(reason) = &o.reason {
+        println!("reason: {reason}");
+    }
+    if matches!(o.status, RunStatus::Interrupted | RunStatus::Failed) {
+        println!("resume with: {resume}");
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, otherwise a plain line at most every two seconds.
+struct Reporter {
+    bar: Option<indicatif::ProgressBar>,
+    state: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    done: u64,
+    total: u64,
+    errors: u64,
+    failed: u64,
+    spent: f64,
+    started: Option<Instant>,
+    last_line: Option<Instant>,
+}
+
+impl Reporter {
+    fn new(json: bool) -> Reporter {
+        let bar = (std::io::stderr().is_terminal() && !json).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} tests  {per_sec}  {msg}  ETA {eta}").expect("valid template"),
+            );
+            bar
+        });
+        Reporter { bar, state: Mutex::new(Counts::default()) }
+    }
+
+    fn report(&self, p: Progress) {
+        let mut c = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            Progress::Started { run_id, total, already_stored } => {
+                c.total = total;
+                c.done = already_stored;
+                c.started = Some(Instant::now());
+                eprintln!("run {run_id}: {total} tests, {already_stored} already stored");
+                if let Some(bar) = &self.bar {
+                    bar.set_length(total);
+                    bar.set_position(already_stored);
+                }
+            }
+            Progress::TestDone { errors, spent_usd, .. } => {
+                c.done += 1;
+                c.errors += u64::from(errors > 0);
+                c.spent = spent_usd;
+            }
+            Progress::TestFailed { key, error } => {
+                c.failed += 1;
+                self.line(&format!("test failed [{key}]: {error}"));
+            }
+            Progress::Stopping { reason } => self.line(&format!("stopping: {reason}; letting calls in flight finish for up to {}s", bench::GRACE.as_secs())),
+        }
+        let msg = format!("${:.4}  errors {}  failed {}", c.spent, c.errors, c.failed);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(c.done);
+                bar.set_message(msg);
+            }
+            None => {
+                let due = c.last_line.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) || c.done == c.total;
+                if due {
+                    let secs = c.started.map_or(0.0, |s| s.elapsed().as_secs_f64()).max(1e-3);
+                    eprintln!("[{}/{}] {:.1} tests/s  {msg}", c.done, c.total, c.done as f64 / secs);
+                    c.last_line = Some(Instant::now());
+                }
+            }
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("chipbench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn no_arguments_opens_the_window_and_batch_flags_run_headless() {
+        assert!(!parse(&[]).unwrap().headless());
+        assert!(!parse(&["--db", "x.db"]).unwrap().headless(), "--db alone opens the window on that database");
+        for args in [&["--batch"][..], &["--list-models"], &["--model", "m"], &["--resume"], &["--all", "--dry-run"]] {
+            assert!(parse(args).unwrap().headless(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn conflicting_flags_are_usage_errors() {
+        for args in [&["--all", "--model", "m"][..], &["--resume", "--model", "m"], &["--resume", "abc", "--all"]] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?} must be a usage error");
+        }
+        assert_eq!(parse(&["--resume"]).unwrap().resume.as_deref(), Some(""), "bare --resume means the latest run");
+        assert_eq!(parse(&["--resume", "r1"]).unwrap().resume.as_deref(), Some("r1"));
+    }
+
+    fn outcome(status: RunStatus, stop: Option<StopCause>, with_errors: u64) -> Outcome {
+        Outcome { run_id: "r".into(), status, reason: None, stop, total: 1, stored: 1, failed: 0, with_errors, spent_usd: 0.0 }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_outcome() {
+        assert_eq!(exit_code(&outcome(RunStatus::Completed, None, 0)), 0);
+        assert_eq!(exit_code(&outcome(RunStatus::Completed, None, 2)), 1);
+        assert_eq!(exit_code(&outcome(RunStatus::Interrupted, None, 0)), 1, "failed tests");
+        assert_eq!(exit_code(&outcome(RunStatus::Interrupted, Some(StopCause::Budget), 0)), 3);
+        assert_eq!(exit_code(&outcome(RunStatus::Interrupted, Some(StopCause::User), 0)), 130);
+        assert_eq!(exit_code(&outcome(RunStatus::Failed, Some(StopCause::Auth), 0)), 2);
+    }
+
+    #[test]
+    fn resume_commands_quote_paths() {
+        assert_eq!(shell_quote("/tmp/a.db"), "/tmp/a.db");
+        assert_eq!(shell_quote("/tmp/my runs/a.db"), "'/tmp/my runs/a.db'");
+    }
+}

@@ -1,0 +1,214 @@
+//! The `chipbench` binary end to end: batches on the mock and against the fake provider, bad
+//! input, exit codes, the budget, Ctrl-C and resume, dry runs and export.
+
+use std::time::Duration;
+
+use chipbench_e2e::{FakeProvider, Reply};
+
+use crate::support::{chipbench, command, query_i64};
+
+const MODEL: &str = "openai/gpt-5-mini";
+
+fn fake_args<'a>(fake_url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--batch", "--model", MODEL, "--persona", "tech_pm", "--provider", "openai", "--base-url", fake_url, "--json"];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mock_batch_runs_offline_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let run = chipbench(&db, &["--batch", "--model", MODEL, "--model", "mistralai/mistral-nemo", "--persona", "icu_nurse", "--json"]).await;
+    let summary = run.json();
+    assert_eq!((summary["status"].as_str(), summary["stored"].as_u64(), summary["total"].as_u64()), (Some("completed"), Some(48), Some(48)), "{}", run.stderr);
+    let expected = if summary["with_errors"].as_u64() == Some(0) { 0 } else { 1 };
+    assert_eq!(run.code, expected, "exit 1 exactly when some results carry content errors");
+    assert_eq!(query_i64(&db, "SELECT is_demo FROM runs"), 1, "mock runs are demo runs");
+    assert_eq!(query_i64(&db, "SELECT count(DISTINCT model || persona_id || style || constraint_type || input_type || chip_count) FROM results"), 48);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_against_an_openai_compatible_server_stores_every_test_once() {
+    let fake = FakeProvider::start().await;
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let run = chipbench(&db, &fake_args(&url, &[])).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["stored"], 24);
+    // 12 basic tests (1 call) + 12 enriched (generation, selection, generation); the fake's lists need no fill.
+    assert_eq!(fake.requests(), 12 + 36);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM results WHERE error_count = 0 AND fill_used = 0"), 24);
+    // 200 input and 100 output tokens per call: $90 per million calls at the model's $0.15/$0.60,
+    // $12 at the selector's $0.02/$0.08.
+    let cost_micro = query_i64(&db, "SELECT CAST(round(sum(cost_usd) * 1e6) AS INTEGER) FROM results");
+    assert_eq!(cost_micro, 36 * 90 + 12 * 12, "each call priced at its own model's price, selection at the selector's");
+    let selector_calls = fake.bodies().iter().filter(|b| b["response_format"]["json_schema"]["name"] == "selection").count();
+    assert_eq!(selector_calls, 12);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let bad_personas = dir.path().join("bad.json");
+    std::fs::write(&bad_personas, r#"[{"id":"a","name":"A","sector":"S","desired_role":"R","seniority":"x","background":"One. Two.","goals":"G."},
+                                     {"id":"b","name":"B","sector":"","desired_role":"R","seniority":"x","background":"One. Two.","goals":"G."}]"#).unwrap();
+    let bad_personas = bad_personas.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--batch", "--all", "--model", MODEL], "cannot be used with"),
+        (&["--batch", "--model", "nope/model"], "unknown model `nope/model`; known models: anthropic/claude-haiku-4.5"),
+        (&["--batch", "--all", "--persona", "nobody"], "unknown persona `nobody`; known personas: tech_pm, icu_nurse"),
+        (&["--batch", "--resume", "no-such-run"], "run `no-such-run` not found"),
+        (&["--batch", "--resume"], "no unfinished run"),
+        (&["--batch", "--all", "--provider", "openrouter"], "OPENROUTER_API_KEY is not set; export OPENROUTER_API_KEY"),
+        (&["--batch", "--all", "--personas-file", bad_personas], "bad.json: persona 1, field `sector`: is empty"),
+        (&["--batch"], "choose models: --model ID"),
+        (&["--batch", "--all", "--concurrency", "0"], "concurrency: 0 must be at least 1"),
+    ];
+    for (args, message) in cases {
+        let run = chipbench(&db, args).await;
+        assert_eq!(run.code, 2, "{args:?} is a usage error: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{args:?}: expected {message:?} in {}", run.stderr);
+    }
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs"), 0, "no refused command leaves a run behind");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_or_foreign_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    assert_eq!(chipbench(&db, &["--list-models"]).await.code, 0);
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (99, 'future', 'x', '0')", []).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    }
+    let before = std::fs::read(&db).unwrap();
+    let run = chipbench(&db, &["--batch", "--all"]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("schema version 99, newer than this build"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&db).unwrap(), before, "never migrated down or overwritten");
+
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a database at all, but my precious notes; please keep them intact").unwrap();
+    let run = chipbench(&notes, &["--batch", "--all"]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("cannot use database") && run.stderr.contains("notes.txt"), "{}", run.stderr);
+    assert!(std::fs::read_to_string(&notes).unwrap().starts_with("not a database at all"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_key_fails_the_run_with_the_reason() {
+    let fake = FakeProvider::start().await;
+    fake.always(Reply::Status(401));
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let run = chipbench(&db, &fake_args(&url, &["--concurrency", "2"])).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let s = run.json();
+    assert_eq!(s["status"], "failed");
+    assert!(s["reason"].as_str().unwrap().contains("refused the credentials"));
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 0);
+    assert!(fake.requests() <= 2, "no call is retried or scheduled after a 401: {}", fake.requests());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_tests_store_nothing_and_resume_runs_them() {
+    let fake = FakeProvider::start().await;
+    let url = fake.base_url();
+    // Every fourth call is rejected (404 is not retried): the tests it belongs to fail.
+    fake.script((0..60).map(|i| if i % 4 == 3 { Reply::Status(404) } else { Reply::Ok }));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let first = chipbench(&db, &fake_args(&url, &["--concurrency", "1"])).await;
+    assert_eq!(first.code, 1, "{}", first.stderr);
+    let s = first.json();
+    let (stored, failed) = (s["stored"].as_u64().unwrap(), s["failed"].as_u64().unwrap());
+    assert_eq!((s["status"].as_str(), stored + failed), (Some("interrupted"), 24));
+    assert!(failed > 0 && s["resume_command"].as_str().unwrap().contains("--resume"));
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM results") as u64, stored, "a failed test stores no result");
+
+    fake.always(Reply::Ok);
+    let again = chipbench(&db, &["--batch", "--resume", "--json"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!((again.json()["stored"].as_u64(), again.json()["run_id"].clone()), (Some(24), s["run_id"].clone()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_budget_stops_scheduling_with_exit_code_3() {
+    let fake = FakeProvider::start().await;
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    // Each call costs $0.00009 here; stop after roughly ten.
+    let run = chipbench(&db, &fake_args(&url, &["--concurrency", "1", "--max-cost", "0.0009"])).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let s = run.json();
+    assert!(s["reason"].as_str().unwrap().starts_with("budget reached"), "{s}");
+    let stored = s["stored"].as_u64().unwrap();
+    assert!(stored > 0 && stored < 24, "stopped part-way: {stored}");
+    assert!(s["spent_usd"].as_f64().unwrap() < 0.0009 + 3.0 * 0.00009, "at most one test past the limit");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_interrupts_prints_the_resume_command_and_resume_completes() {
+    let fake = FakeProvider::start().await;
+    fake.set_latency(Duration::from_millis(300));
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let args: Vec<&str> = fake_args(&url, &["--concurrency", "2"]).into_iter().filter(|a| *a != "--json").collect();
+    let child = command(&db, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    while fake.requests() < 6 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let started = std::time::Instant::now();
+    let out: crate::support::Run = child.wait_with_output().await.unwrap().into();
+    assert!(started.elapsed() < Duration::from_secs(6), "stops within the 5 s grace: {:?}", started.elapsed());
+    assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("interrupted") && out.stdout.contains("resume with: chipbench --batch --resume "), "{}", out.stdout);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"), 1);
+
+    fake.set_latency(Duration::ZERO);
+    let resumed = chipbench(&db, &["--batch", "--resume", "--json"]).await;
+    assert_eq!((resumed.code, resumed.json()["stored"].as_u64()), (0, Some(24)), "{}", resumed.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_estimates_without_network_or_writes() {
+    let fake = FakeProvider::start().await;
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("never.db");
+    let run = chipbench(&db, &["--dry-run", "--all", "--provider", "openai", "--base-url", &url]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("2880 tests (10 models x 12 personas x 24 variants)"), "{}", run.stdout);
+    assert!(run.stdout.contains("calls"), "{}", run.stdout);
+    assert_eq!(fake.requests(), 0, "no network");
+    assert!(!db.exists(), "no database created");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_writes_json_or_csv_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let csv = dir.path().join("out.csv");
+    let json = dir.path().join("out.json");
+    for path in [&csv, &json] {
+        let run = chipbench(&db, &["--batch", "--model", MODEL, "--persona", "teacher", "--export", path.to_str().unwrap()]).await;
+        assert!(run.code <= 1, "{}", run.stderr);
+    }
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert!(csv_text.starts_with("id,run_id,model,persona_id"));
+    assert_eq!(csv_text.lines().count(), 25, "a header and 24 rows");
+    let exported: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(exported.len(), 24);
+    assert!(exported[0]["final_chips"].is_array());
+    let bad = chipbench(&db, &["--batch", "--resume", "x", "--export", "out.xml"]).await;
+    assert_eq!(bad.code, 2);
+}

@@ -1,0 +1,51 @@
+//! Running the binary and reading its database.
+
+use std::{path::Path, process::Output};
+
+use chipbench_e2e::chipbench_bin;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run { code: o.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&o.stdout).into(), stderr: String::from_utf8_lossy(&o.stderr).into() }
+    }
+}
+
+/// A `chipbench` command with a clean environment (no keys, no CI log noise) and this database.
+pub fn command(db: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(chipbench_bin());
+    cmd.arg("--db").arg(db).args(args);
+    for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CHIPBENCH_DB", "CHIPBENCH_MOCK_FAULT_RATE"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CHIPBENCH_MOCK_LATENCY_SCALE", "0").env("RUST_LOG", "error").kill_on_drop(true);
+    cmd
+}
+
+pub async fn chipbench(db: &Path, args: &[&str]) -> Run {
+    command(db, args).output().await.expect("run chipbench").into()
+}
+
+pub fn query_i64(db: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+pub fn rows(db: &Path, sql: &str) -> Vec<(String, String)> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let mut stmt = c.prepare(sql).unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
