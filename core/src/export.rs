@@ -46,7 +46,7 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
     ])?;
     let js = |v: &dyn erased::Json| v.json();
     for r in results {
-        let s = &r.summary;
+        let (s, o) = (&r.summary, &r.outputs);
         w.write_record([
             s.id.clone(),
             s.run_id.clone(),
@@ -56,16 +56,16 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
             s.input_type.clone(),
             s.constraint_type.clone(),
             s.chip_count.to_string(),
-            js(&r.final_chips),
-            js(&r.step1_chips),
-            js(&r.selected_chips),
-            js(&r.fill_chips),
-            js(&r.errors),
+            js(&o.final_chips),
+            js(&o.step1_chips),
+            js(&o.selected_chips),
+            js(&o.fill_chips),
+            js(&o.errors),
             s.latency_ms.to_string(),
-            r.input_tokens.to_string(),
-            r.output_tokens.to_string(),
+            o.input_tokens.to_string(),
+            o.output_tokens.to_string(),
             s.cost_usd.to_string(),
-            r.billed_cost_usd.map(|c| c.to_string()).unwrap_or_default(),
+            o.billed_cost_usd.map(|c| c.to_string()).unwrap_or_default(),
             s.avg_rating.map(|a| a.to_string()).unwrap_or_default(),
             s.rating_count.to_string(),
             s.created_at.clone(),

@@ -15,7 +15,7 @@ use std::{
 use chipbench_core::{
     bench::{self, Axes, BatchRequest, Outcome, Progress, Runner, StopCause, DEFAULT_SELECTOR},
     export,
-    llm::{ProviderKind, ProviderSettings, RetryPolicy},
+    llm::{settings::ProcessEnv, ProviderKind, ProviderSettings, RetryPolicy},
     personas,
     store::{Model, RunDetail, RunStatus, Store},
     Coded, ErrorCode,
@@ -159,15 +159,25 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return Ok(0);
     }
     let all_personas = load_personas(&cli)?;
-    let run = match &cli.resume {
-        Some(id) => resume_target(&store, id)?,
+    let (run, settings) = match &cli.resume {
+        Some(id) => {
+            let id = resume_target(&store, id)?;
+            // Resolve the recorded provider before claiming, so a missing key changes nothing.
+            let config = run_config(&store.run(&id)?)?;
+            let settings = ProviderSettings::resolve(Some(config.provider), config.base_url, &ProcessEnv)?;
+            (store.claim_run(&id)?, settings)
+        }
         None => {
-            let request = request(&cli, provider_settings(&cli)?)?;
-            let config = bench::plan_run(&store, &request, &all_personas)?;
-            bench::create_run(&store, &config)?
+            let settings = provider_settings(&cli)?;
+            let config = bench::plan_run(&store, &request(&cli, settings.clone())?, &all_personas)?;
+            (bench::create_run(&store, &config)?, settings)
         }
     };
-    execute(&cli, &store, &db, run, &all_personas).await
+    execute(&cli, &store, &db, run, settings, &all_personas).await
+}
+
+fn run_config(run: &RunDetail) -> Result<bench::RunConfig, Failure> {
+    serde_json::from_value(run.config.clone()).map_err(|e| usage(format!("run {} has an unreadable config: {e}", run.summary.id)))
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
@@ -179,7 +189,7 @@ fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
 
 fn provider_settings(cli: &Cli) -> Result<ProviderSettings, Failure> {
     let kind = cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value"));
-    Ok(ProviderSettings::resolve(kind, cli.base_url.clone(), &chipbench_core::llm::settings::ProcessEnv)?)
+    Ok(ProviderSettings::resolve(kind, cli.base_url.clone(), &ProcessEnv)?)
 }
 
 fn request(cli: &Cli, settings: ProviderSettings) -> Result<BatchRequest, Failure> {
@@ -198,13 +208,12 @@ fn request(cli: &Cli, settings: ProviderSettings) -> Result<BatchRequest, Failur
     })
 }
 
-fn resume_target(store: &Store, id: &str) -> Result<RunDetail, Failure> {
-    let id = if id.is_empty() {
-        store.latest_unfinished_run()?.ok_or_else(|| usage("no unfinished run of this installation to resume"))?.summary.id
-    } else {
-        id.to_owned()
-    };
-    Ok(store.claim_run(&id)?)
+/// The run `--resume` names, or the latest unfinished one of this installation.
+fn resume_target(store: &Store, id: &str) -> Result<String, Failure> {
+    if !id.is_empty() {
+        return Ok(store.run(id)?.summary.id);
+    }
+    Ok(store.latest_unfinished_run()?.ok_or_else(|| usage("no unfinished run of this installation to resume"))?.summary.id)
 }
 
 /// Estimates without touching the network or writing: an existing database is only read (for the
@@ -238,16 +247,7 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     Ok(0)
 }
 
-async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, personas: &[personas::Persona]) -> Result<u8, Failure> {
-    let config: bench::RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| usage(format!("run {} has an unreadable config: {e}", run.summary.id)))?;
-    let settings = ProviderSettings::resolve(Some(config.provider), config.base_url.clone(), &chipbench_core::llm::settings::ProcessEnv);
-    let settings = match settings {
-        Ok(s) => s,
-        Err(e) => {
-            store.finish_run(&run.summary.id, RunStatus::Interrupted, Some(&e.to_string()))?;
-            return Err(e.into());
-        }
-    };
+async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: ProviderSettings, personas: &[personas::Persona]) -> Result<u8, Failure> {
     let runner = Runner { store: store.clone(), provider: std::sync::Arc::new(settings.build()), policy: RetryPolicy::default() };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();

@@ -16,7 +16,7 @@ use chipbench_core::{
     bench::{self, Axes, BatchRequest, Runner, DEFAULT_SELECTOR},
     llm::{openai::OpenAiClient, Provider, ProviderKind, RetryPolicy},
     personas,
-    store::{GroupBy, Model, NewRun, ResultFilter, StatsQuery, Store},
+    store::{GroupBy, Metrics, Model, NewResult, NewRun, Outputs, ResultFilter, StatsQuery, Store},
 };
 use chipbench_e2e::FakeProvider;
 use tokio_util::sync::CancellationToken;
@@ -163,28 +163,30 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// 2,400 results: 10 models x 10 personas x 24 variants.
-fn synthetic_results(seed: usize) -> Vec<chipbench_core::store::NewResult> {
+fn synthetic_results(seed: usize) -> Vec<NewResult> {
     let chips = vec![chipbench_core::chips::Chip { text: "quarterly board review".into(), kind: chipbench_core::chips::ChipType::Situation }; 15];
     let axes = Axes::default();
     let matrix = bench::Matrix { models: (0..10).map(|i| format!("model-{i}")).collect(), persona_ids: (0..10).map(|i| format!("persona_{i}")).collect(), axes };
     matrix
         .keys()
         .enumerate()
-        .map(|(i, key)| chipbench_core::store::NewResult {
+        .map(|(i, key)| NewResult {
             key,
-            sector: "Software".into(),
-            desired_role: "PM".into(),
-            final_chips: chips.clone(),
-            step1_chips: None,
-            selected_chips: None,
-            fill_chips: None,
-            errors: if (i + seed) % 7 == 0 { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
+            outputs: Outputs {
+                sector: "Software".into(),
+                desired_role: "PM".into(),
+                final_chips: chips.clone(),
+                step1_chips: None,
+                selected_chips: None,
+                fill_chips: None,
+                errors: if (i + seed) % 7 == 0 { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
+                input_tokens: 300,
+                output_tokens: 180,
+                billed_cost_usd: None,
+                metrics: Metrics { parsed: true, count_met: true, ..Default::default() },
+            },
             latency_ms: 800 + (i % 400) as u64,
-            input_tokens: 300,
-            output_tokens: 180,
             cost_usd: 0.0001,
-            billed_cost_usd: None,
-            metrics: chipbench_core::store::Metrics { parsed: true, count_met: true, ..Default::default() },
             created_at: chipbench_core::clock::now(),
         })
         .collect()

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chipbench_e2e::{FakeProvider, Reply};
 
-use crate::support::{chipbench, command, query_i64};
+use crate::support::{chipbench, command, query_i64, Setup};
 
 const MODEL: &str = "openai/gpt-5-mini";
 
@@ -30,10 +30,7 @@ async fn a_mock_batch_runs_offline_without_a_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_against_an_openai_compatible_server_stores_every_test_once() {
-    let fake = FakeProvider::start().await;
-    let url = fake.base_url();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     let run = chipbench(&db, &fake_args(&url, &[])).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.json()["stored"], 24);
@@ -101,11 +98,8 @@ async fn a_newer_or_foreign_database_is_refused_and_left_untouched() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_key_fails_the_run_with_the_reason() {
-    let fake = FakeProvider::start().await;
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     fake.always(Reply::Status(401));
-    let url = fake.base_url();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
     let run = chipbench(&db, &fake_args(&url, &["--concurrency", "2"])).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     let s = run.json();
@@ -117,12 +111,9 @@ async fn a_refused_key_fails_the_run_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_tests_store_nothing_and_resume_runs_them() {
-    let fake = FakeProvider::start().await;
-    let url = fake.base_url();
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     // Every fourth call is rejected (404 is not retried): the tests it belongs to fail.
     fake.script((0..60).map(|i| if i % 4 == 3 { Reply::Status(404) } else { Reply::Ok }));
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
     let first = chipbench(&db, &fake_args(&url, &["--concurrency", "1"])).await;
     assert_eq!(first.code, 1, "{}", first.stderr);
     let s = first.json();
@@ -139,10 +130,7 @@ async fn failed_tests_store_nothing_and_resume_runs_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_budget_stops_scheduling_with_exit_code_3() {
-    let fake = FakeProvider::start().await;
-    let url = fake.base_url();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
+    let Setup { url, db, dir: _dir, .. } = Setup::new().await;
     // Each call costs $0.00009 here; stop after roughly ten.
     let run = chipbench(&db, &fake_args(&url, &["--concurrency", "1", "--max-cost", "0.0009"])).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
@@ -155,11 +143,8 @@ async fn the_budget_stops_scheduling_with_exit_code_3() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_interrupts_prints_the_resume_command_and_resume_completes() {
-    let fake = FakeProvider::start().await;
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     fake.set_latency(Duration::from_millis(300));
-    let url = fake.base_url();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
     let args: Vec<&str> = fake_args(&url, &["--concurrency", "2"]).into_iter().filter(|a| *a != "--json").collect();
     let child = command(&db, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     while fake.requests() < 6 {

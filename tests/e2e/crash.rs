@@ -3,17 +3,12 @@
 
 use std::time::Duration;
 
-use chipbench_e2e::FakeProvider;
-
-use crate::support::{command, query_i64, rows};
+use crate::support::{command, query_i64, rows, Setup};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_batch_resumes_without_loss_or_duplicates() {
-    let fake = FakeProvider::start().await;
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     fake.set_latency(Duration::from_millis(20));
-    let url = fake.base_url();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("c.db");
     // One model, every persona: 12 x 24 tests.
     let args = ["--batch", "--model", "deepseek/deepseek-v3.2", "--provider", "openai", "--base-url", &url, "--concurrency", "4"];
     let mut child = command(&db, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();

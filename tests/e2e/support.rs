@@ -2,7 +2,7 @@
 
 use std::{path::Path, process::Output};
 
-use chipbench_e2e::chipbench_bin;
+use chipbench_e2e::{chipbench_bin, FakeProvider};
 
 pub struct Run {
     pub code: i32,
@@ -48,4 +48,21 @@ pub fn rows(db: &Path, sql: &str) -> Vec<(String, String)> {
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     let mut stmt = c.prepare(sql).unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// A fake provider and a fresh database path, for one test.
+pub struct Setup {
+    pub fake: FakeProvider,
+    pub url: String,
+    pub db: std::path::PathBuf,
+    /// Deleted when dropped: bind it (`dir: _dir`) for the whole test, never with `..`.
+    pub dir: tempfile::TempDir,
+}
+
+impl Setup {
+    pub async fn new() -> Setup {
+        let fake = FakeProvider::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        Setup { url: fake.base_url(), db: dir.path().join("c.db"), fake, dir }
+    }
 }

@@ -13,7 +13,7 @@ use crate::{
     llm::{CallKind, ChatRequest, LlmError, Message, PriceTable, Provider, RetryPolicy},
     personas::Persona,
     prompts::PromptSet,
-    store::{Metrics, NewResult},
+    store::{Metrics, NewResult, Outputs},
 };
 
 /// What the pipeline needs from the batch around it.
@@ -192,19 +192,21 @@ pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -
     };
     Ok(NewResult {
         key: key.clone(),
-        sector: persona.sector.clone(),
-        desired_role: persona.desired_role.clone(),
-        final_chips,
-        step1_chips,
-        selected_chips,
-        fill_chips,
-        errors,
+        outputs: Outputs {
+            sector: persona.sector.clone(),
+            desired_role: persona.desired_role.clone(),
+            final_chips,
+            step1_chips,
+            selected_chips,
+            fill_chips,
+            errors,
+            input_tokens: meter.input_tokens,
+            output_tokens: meter.output_tokens,
+            billed_cost_usd: meter.billed_cost_usd,
+            metrics,
+        },
         latency_ms: meter.latency_ms,
-        input_tokens: meter.input_tokens,
-        output_tokens: meter.output_tokens,
         cost_usd: meter.cost_usd,
-        billed_cost_usd: meter.billed_cost_usd,
-        metrics,
         created_at: clock::now(),
     })
 }
@@ -244,27 +246,29 @@ mod tests {
     #[tokio::test]
     async fn basic_tests_have_no_pipeline_steps() {
         let r = run(&key(InputType::Basic, ConstraintType::NoConstraint)).await;
-        assert!(r.step1_chips.is_none() && r.selected_chips.is_none());
-        assert!(r.final_chips.len() <= 10);
-        assert_eq!(r.metrics.count_met, r.final_chips.len() == 10);
+        let o = &r.outputs;
+        assert!(o.step1_chips.is_none() && o.selected_chips.is_none());
+        assert!(o.final_chips.len() <= 10);
+        assert_eq!(o.metrics.count_met, o.final_chips.len() == 10);
     }
 
     #[tokio::test]
     async fn enriched_tests_record_every_step_and_price_the_selector_separately() {
         let r = run(&key(InputType::Enriched, ConstraintType::WithConstraint)).await;
-        let step1 = r.step1_chips.as_ref().expect("enriched keeps step-1 chips");
-        let selected = r.selected_chips.as_ref().unwrap();
+        let o = &r.outputs;
+        let step1 = o.step1_chips.as_ref().expect("enriched keeps step-1 chips");
+        let selected = o.selected_chips.as_ref().unwrap();
         assert!(selected.iter().all(|c| step1.contains(c)), "selected chips come from step 1");
         // The selector is priced at 10/10 per million: its call alone costs more than m's tokens at 1/2 would.
-        let at_model_price = (r.input_tokens as f64 * 1.0 + r.output_tokens as f64 * 2.0) / 1e6;
+        let at_model_price = (o.input_tokens as f64 * 1.0 + o.output_tokens as f64 * 2.0) / 1e6;
         assert!(r.cost_usd > at_model_price, "selector call priced at the selector's price");
-        assert_eq!(r.metrics.constraint_met, chips::constraint_met(&r.final_chips));
+        assert_eq!(o.metrics.constraint_met, chips::constraint_met(&o.final_chips));
     }
 
     #[tokio::test]
     async fn results_are_deterministic_per_key() {
         let k = key(InputType::Enriched, ConstraintType::NoConstraint);
         let (a, b) = (run(&k).await, run(&k).await);
-        assert_eq!((a.final_chips, a.errors, a.input_tokens), (b.final_chips, b.errors, b.input_tokens));
+        assert_eq!(a.outputs, b.outputs);
     }
 }

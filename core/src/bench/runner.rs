@@ -241,7 +241,7 @@ impl Tally {
             Ok(r) => {
                 progress(Progress::TestDone {
                     key,
-                    errors: r.errors.len(),
+                    errors: r.outputs.errors.len(),
                     cost_usd: r.cost_usd,
                     spent_usd: shared.spent.load(Ordering::Relaxed) as f64 / 1e6,
                 });

@@ -22,9 +22,10 @@ pub struct Metrics {
     pub unknown_type_dropped: u32,
 }
 
+/// What a test produced, beyond its key and summary figures: stored with a new result and
+/// returned in a result's detail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NewResult {
-    pub key: TestKey,
+pub struct Outputs {
     pub sector: String,
     pub desired_role: String,
     pub final_chips: Vec<Chip>,
@@ -32,12 +33,19 @@ pub struct NewResult {
     pub selected_chips: Option<Vec<Chip>>,
     pub fill_chips: Option<Vec<Chip>>,
     pub errors: Vec<String>,
-    pub latency_ms: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    pub cost_usd: f64,
     pub billed_cost_usd: Option<f64>,
     pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewResult {
+    pub key: TestKey,
+    #[serde(flatten)]
+    pub outputs: Outputs,
+    pub latency_ms: u64,
+    pub cost_usd: f64,
     pub created_at: String,
 }
 
@@ -83,17 +91,8 @@ pub struct ResultPage {
 pub struct ResultDetail {
     #[serde(flatten)]
     pub summary: ResultSummary,
-    pub sector: String,
-    pub desired_role: String,
-    pub final_chips: Vec<Chip>,
-    pub step1_chips: Option<Vec<Chip>>,
-    pub selected_chips: Option<Vec<Chip>>,
-    pub fill_chips: Option<Vec<Chip>>,
-    pub errors: Vec<String>,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub billed_cost_usd: Option<f64>,
-    pub metrics: Metrics,
+    #[serde(flatten)]
+    pub outputs: Outputs,
 }
 
 pub const MAX_PAGE: u32 = 1000;
@@ -146,30 +145,29 @@ pub(crate) fn insert_results(tx: &Connection, run_id: &str, results: &[NewResult
     )?;
     let mut inserted = 0;
     for r in results {
-        let k = &r.key;
-        let m = &r.metrics;
+        let (k, o, m) = (&r.key, &r.outputs, &r.outputs.metrics);
         inserted += stmt.execute(params![
             crate::ids::result_id(k, run_id),
             run_id,
             k.model,
             k.persona_id,
-            r.sector,
-            r.desired_role,
+            o.sector,
+            o.desired_role,
             k.style,
             k.input_type.as_str(),
             k.constraint_type.as_str(),
             k.chip_count,
-            json(&r.final_chips),
-            r.step1_chips.as_ref().map(json),
-            r.selected_chips.as_ref().map(json),
-            r.fill_chips.as_ref().map(json),
-            json(&r.errors),
-            r.errors.len(),
+            json(&o.final_chips),
+            o.step1_chips.as_ref().map(json),
+            o.selected_chips.as_ref().map(json),
+            o.fill_chips.as_ref().map(json),
+            json(&o.errors),
+            o.errors.len(),
             r.latency_ms,
-            r.input_tokens,
-            r.output_tokens,
+            o.input_tokens,
+            o.output_tokens,
             r.cost_usd,
-            r.billed_cost_usd,
+            o.billed_cost_usd,
             m.parsed,
             m.count_met,
             m.constraint_met,
@@ -271,24 +269,26 @@ impl Store {
                 .query_row(params![user, id], |r| {
                     Ok(ResultDetail {
                         summary: summary_from_row(r)?,
-                        sector: r.get(15)?,
-                        desired_role: r.get(16)?,
-                        final_chips: from_json(r.get(17)?).unwrap_or_default(),
-                        step1_chips: from_json(r.get(18)?),
-                        selected_chips: from_json(r.get(19)?),
-                        fill_chips: from_json(r.get(20)?),
-                        errors: from_json(r.get(21)?).unwrap_or_default(),
-                        input_tokens: r.get(22)?,
-                        output_tokens: r.get(23)?,
-                        billed_cost_usd: r.get(24)?,
-                        metrics: Metrics {
-                            parsed: r.get(25)?,
-                            count_met: r.get(26)?,
-                            constraint_met: r.get(27)?,
-                            duplicates_removed: r.get(28)?,
-                            fill_used: r.get(29)?,
-                            overlong_dropped: r.get(30)?,
-                            unknown_type_dropped: r.get(31)?,
+                        outputs: Outputs {
+                            sector: r.get(15)?,
+                            desired_role: r.get(16)?,
+                            final_chips: from_json(r.get(17)?).unwrap_or_default(),
+                            step1_chips: from_json(r.get(18)?),
+                            selected_chips: from_json(r.get(19)?),
+                            fill_chips: from_json(r.get(20)?),
+                            errors: from_json(r.get(21)?).unwrap_or_default(),
+                            input_tokens: r.get(22)?,
+                            output_tokens: r.get(23)?,
+                            billed_cost_usd: r.get(24)?,
+                            metrics: Metrics {
+                                parsed: r.get(25)?,
+                                count_met: r.get(26)?,
+                                constraint_met: r.get(27)?,
+                                duplicates_removed: r.get(28)?,
+                                fill_used: r.get(29)?,
+                                overlong_dropped: r.get(30)?,
+                                unknown_type_dropped: r.get(31)?,
+                            },
                         },
                     })
                 })
@@ -336,19 +336,21 @@ pub(crate) mod tests {
                 input_type: InputType::Basic,
                 chip_count,
             },
-            sector: "S".into(),
-            desired_role: "R".into(),
-            final_chips: vec![Chip { text: "burn rate".into(), kind: ChipType::Jargon }],
-            step1_chips: None,
-            selected_chips: None,
-            fill_chips: None,
-            errors: vec![],
+            outputs: Outputs {
+                sector: "S".into(),
+                desired_role: "R".into(),
+                final_chips: vec![Chip { text: "burn rate".into(), kind: ChipType::Jargon }],
+                step1_chips: None,
+                selected_chips: None,
+                fill_chips: None,
+                errors: vec![],
+                input_tokens: 10,
+                output_tokens: 20,
+                billed_cost_usd: None,
+                metrics: Metrics { parsed: true, ..Metrics::default() },
+            },
             latency_ms: 100,
-            input_tokens: 10,
-            output_tokens: 20,
             cost_usd: cost,
-            billed_cost_usd: None,
-            metrics: Metrics { parsed: true, ..Metrics::default() },
             created_at: crate::clock::now(),
         }
     }
@@ -404,14 +406,14 @@ pub(crate) mod tests {
         let (_d, store) = temp_store();
         let run = new_run(&store, false).summary.id;
         let mut r = sample("m", "p", 10, 0.25);
-        r.step1_chips = Some(vec![Chip { text: "a".into(), kind: ChipType::Situation }]);
-        r.errors = vec!["shortfall: 1 of 10 chips after fill".into()];
-        r.metrics.duplicates_removed = 3;
+        r.outputs.step1_chips = Some(vec![Chip { text: "a".into(), kind: ChipType::Situation }]);
+        r.outputs.errors = vec!["shortfall: 1 of 10 chips after fill".into()];
+        r.outputs.metrics.duplicates_removed = 3;
         store.insert_results(&run, &[r.clone()]).unwrap();
         let id = crate::ids::result_id(&r.key, &run);
         let d = store.result(&id, Some("ana")).unwrap();
-        assert_eq!((d.final_chips, d.step1_chips, d.errors.clone()), (r.final_chips, r.step1_chips, r.errors));
-        assert_eq!((d.summary.error_count, d.metrics.duplicates_removed, d.summary.my_rating), (1, 3, None));
+        assert_eq!(d.outputs, r.outputs, "everything a test produced round-trips");
+        assert_eq!((d.summary.error_count, d.summary.my_rating), (1, None));
         assert!(matches!(store.result("nope", None), Err(StoreError::NotFound { .. })));
         assert_eq!(store.run_results(&run).unwrap().len(), 1);
     }

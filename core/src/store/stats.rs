@@ -234,9 +234,9 @@ mod tests {
                 .map(|j| {
                     let mut r = sample(["a", "b", "c"][j % 3], ["p1", "p2"][j % 2], 5 + j as u32, rng.random_range(0.0..1.0));
                     r.latency_ms = rng.random_range(10..1000);
-                    r.metrics.parsed = rng.random_bool(0.8);
+                    r.outputs.metrics.parsed = rng.random_bool(0.8);
                     if rng.random_bool(0.3) {
-                        r.errors.push("x".into());
+                        r.outputs.errors.push("x".into());
                     }
                     ids.push((crate::ids::result_id(&r.key, run), i));
                     r
