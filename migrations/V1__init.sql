@@ -96,10 +96,11 @@ CREATE TABLE results (
     created_at           TEXT NOT NULL,
     UNIQUE (run_id, model, persona_id, style, constraint_type, input_type, chip_count)
 );
-CREATE INDEX results_by_run ON results (run_id, created_at, id);
-CREATE INDEX results_by_model ON results (model, created_at, id);
-CREATE INDEX results_by_persona ON results (persona_id, created_at, id);
-CREATE INDEX results_by_created ON results (created_at, id);
+-- Pages list results newest-arrived first (rowid order), so a one-column index serves both the
+-- filter and the order (its entries are sorted by rowid within a value). A run's results are
+-- found through the UNIQUE key's run_id prefix (a run holds a few thousand at most).
+CREATE INDEX results_by_model ON results (model);
+CREATE INDEX results_by_persona ON results (persona_id);
 
 -- One rating per (target_kind, target_id, user_id); id = UUID v5 of those three.
 -- target_kind is 'result' today; later issues rate playground responses and grid cells.

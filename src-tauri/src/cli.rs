@@ -42,8 +42,9 @@ pub struct Cli {
     /// Only this persona (repeatable).
     #[arg(long = "persona", value_name = "ID")]
     personas: Vec<String>,
-    /// Continue a run: the given one, or the latest unfinished run of this installation.
-    #[arg(long, value_name = "RUN_ID", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["models", "all", "personas", "provider", "dry_run", "selector"])]
+    /// Continue a run: the given one, or the latest unfinished run of this installation, exactly
+    /// as recorded (matrix, provider, concurrency, budget).
+    #[arg(long, value_name = "RUN_ID", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["models", "all", "personas", "provider", "base_url", "dry_run", "selector", "concurrency", "max_cost", "personas_file"])]
     resume: Option<String>,
     /// Print the matrix size, call count, estimated cost and time; no network, no writes.
     #[arg(long)]
@@ -158,7 +159,6 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         return Ok(0);
     }
-    let all_personas = load_personas(&cli)?;
     let (run, settings) = match &cli.resume {
         Some(id) => {
             let id = resume_target(&store, id)?;
@@ -169,11 +169,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         None => {
             let settings = provider_settings(&cli)?;
-            let config = bench::plan_run(&store, &request(&cli, settings.clone())?, &all_personas)?;
+            let config = bench::plan_run(&store, &request(&cli, settings.clone())?, &load_personas(&cli)?)?;
             (bench::create_run(&store, &config)?, settings)
         }
     };
-    execute(&cli, &store, &db, run, settings, &all_personas).await
+    execute(&cli, &store, &db, run, settings).await
 }
 
 fn run_config(run: &RunDetail) -> Result<bench::RunConfig, Failure> {
@@ -247,7 +247,7 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     Ok(0)
 }
 
-async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: ProviderSettings, personas: &[personas::Persona]) -> Result<u8, Failure> {
+async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: ProviderSettings) -> Result<u8, Failure> {
     let runner = Runner { store: store.clone(), provider: std::sync::Arc::new(settings.build()), policy: RetryPolicy::default() };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
@@ -257,7 +257,7 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: 
         }
     });
     let reporter = Reporter::new(cli.json);
-    let outcome = runner.execute(&run, personas, stop, |p| reporter.report(p)).await?;
+    let outcome = runner.execute(&run, stop, |p| reporter.report(p)).await?;
     reporter.finish();
     if let Some(path) = &cli.export {
         export::write(path, &store.run_results(&outcome.run_id)?)?;
@@ -273,6 +273,7 @@ fn exit_code(o: &Outcome) -> u8 {
         (Some(StopCause::User), _) => 130,
         (Some(StopCause::Budget), _) => 3,
         (Some(StopCause::Auth), _) => 2,
+        (Some(StopCause::Unreachable | StopCause::Storage), _) => 1,
         (_, RunStatus::Completed) if o.with_errors == 0 => 0,
         _ => 1,
     }

@@ -61,7 +61,7 @@ async fn throughput() {
         };
         let before = fake.requests();
         let started = Instant::now();
-        let outcome = runner.execute(&run, &all, CancellationToken::new(), |_| {}).await.unwrap();
+        let outcome = runner.execute(&run, CancellationToken::new(), |_| {}).await.unwrap();
         let secs = started.elapsed().as_secs_f64();
         let calls = fake.requests() - before;
         let ideal = concurrency as f64 / LATENCY.as_secs_f64();

@@ -142,9 +142,10 @@ async fn the_budget_stops_scheduling_with_exit_code_3() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_interrupts_prints_the_resume_command_and_resume_completes() {
+async fn ctrl_c_cancels_stalled_calls_after_the_grace_and_resume_completes() {
     let Setup { fake, url, db, dir: _dir } = Setup::new().await;
-    fake.set_latency(Duration::from_millis(300));
+    fake.always(Reply::Stall(Duration::from_secs(40))); // in-flight calls never finish by themselves
+    fake.script(std::iter::repeat_n(Reply::Ok, 4)); // a few tests finish first
     let args: Vec<&str> = fake_args(&url, &["--concurrency", "2"]).into_iter().filter(|a| *a != "--json").collect();
     let child = command(&db, &args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     while fake.requests() < 6 {
@@ -154,14 +155,29 @@ async fn ctrl_c_interrupts_prints_the_resume_command_and_resume_completes() {
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let started = std::time::Instant::now();
     let out: crate::support::Run = child.wait_with_output().await.unwrap().into();
-    assert!(started.elapsed() < Duration::from_secs(6), "stops within the 5 s grace: {:?}", started.elapsed());
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(4500) && waited < Duration::from_secs(8), "stalled calls are cancelled after the 5 s grace: {waited:?}");
     assert_eq!(out.code, 130, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("interrupted") && out.stdout.contains("resume with: chipbench --batch --resume "), "{}", out.stdout);
     assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE status = 'interrupted'"), 1);
+    let stored_before = query_i64(&db, "SELECT count(*) FROM results");
+    assert!(stored_before < 24, "cancelled tests stored nothing");
 
-    fake.set_latency(Duration::ZERO);
+    fake.always(Reply::Ok);
     let resumed = chipbench(&db, &["--batch", "--resume", "--json"]).await;
     assert_eq!((resumed.code, resumed.json()["stored"].as_u64()), (0, Some(24)), "{}", resumed.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_that_fails_every_call_fails_the_run() {
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
+    fake.always(Reply::Status(404)); // e.g. a wrong base URL path
+    let run = chipbench(&db, &fake_args(&url, &["--model", "deepseek/deepseek-v3.2", "--concurrency", "4"])).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let s = run.json();
+    assert_eq!(s["status"], "failed");
+    assert!(s["reason"].as_str().unwrap().starts_with("the last 24 tests all failed"), "{s}");
+    assert!(fake.requests() < 48, "scheduling stopped before the whole matrix: {}", fake.requests());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -136,6 +136,8 @@ impl Matrix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub matrix: Matrix,
+    /// The personas as they were when the run started, so a resume never depends on the file.
+    pub personas: Vec<crate::personas::Persona>,
     pub provider: ProviderKind,
     pub base_url: Option<String>,
     pub selector_model: String,
@@ -222,6 +224,7 @@ mod tests {
     fn run_config_round_trips_as_json() {
         let cfg = RunConfig {
             matrix: matrix(1, 1),
+            personas: crate::personas::built_in(),
             provider: ProviderKind::Mock,
             base_url: None,
             selector_model: DEFAULT_SELECTOR.into(),

@@ -67,6 +67,7 @@ pub fn plan_run(store: &Store, req: &BatchRequest, all_personas: &[Persona]) -> 
     }
     Ok(RunConfig {
         matrix,
+        personas,
         provider: req.provider,
         base_url: req.base_url.clone(),
         selector_model: req.selector_model.clone(),

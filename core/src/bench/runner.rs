@@ -25,7 +25,6 @@ use super::{
 use crate::{
     ids,
     llm::{FailureKind, LlmError, PriceTable, Provider, RetryPolicy},
-    personas::Persona,
     prompts::PromptSet,
     store::{NewResult, RunDetail, RunStatus, Store, StoreError},
 };
@@ -52,7 +51,12 @@ pub enum StopCause {
     Auth,
     /// The database refused a write; the run cannot record results.
     Storage,
+    /// Every recent test failed at the transport level: the provider is unreachable or broken.
+    Unreachable,
 }
+
+/// Consecutive transport failures, with no success between them, that stop a run as failed.
+const UNREACHABLE_AFTER: u64 = 24;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -105,7 +109,7 @@ struct Shared {
 
 impl Runner {
     /// Executes a claimed (running) run until every pending test is done or it is stopped.
-    pub async fn execute(&self, run: &RunDetail, personas: &[Persona], stop: CancellationToken, progress: impl Fn(Progress)) -> Result<Outcome, BenchError> {
+    pub async fn execute(&self, run: &RunDetail, stop: CancellationToken, progress: impl Fn(Progress)) -> Result<Outcome, BenchError> {
         let run_id = run.summary.id.clone();
         let config: RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| BenchError::Config(e.to_string()))?;
         let prompts = config.prompts.values().map(|id| self.store.prompt(id)).collect::<Result<Vec<_>, _>>()?;
@@ -148,7 +152,7 @@ impl Runner {
             if tally.stop.is_some() {
                 break;
             }
-            let persona = personas.iter().find(|p| p.id == key.persona_id).cloned().ok_or_else(|| BenchError::Config(format!("persona `{}` of the run is not loaded", key.persona_id)))?;
+            let persona = config.personas.iter().find(|p| p.id == key.persona_id).cloned().ok_or_else(|| BenchError::Config(format!("persona `{}` is in the matrix but not in the run's personas", key.persona_id)))?;
             let shared = shared.clone();
             tasks.spawn(async move {
                 let ctx = TestContext {
@@ -189,7 +193,7 @@ impl Runner {
         let spent_usd = shared.spent.load(Ordering::Relaxed) as f64 / 1e6;
         let (status, reason) = match (&write_error, tally.stop) {
             (Some(e), _) => (RunStatus::Failed, Some(format!("database write failed: {e}"))),
-            (None, Some(StopCause::Auth | StopCause::Storage)) => (RunStatus::Failed, tally.reason.clone()),
+            (None, Some(StopCause::Auth | StopCause::Storage | StopCause::Unreachable)) => (RunStatus::Failed, tally.reason.clone()),
             (None, Some(_)) => (RunStatus::Interrupted, tally.reason.clone()),
             (None, None) if summary.result_count == total => (RunStatus::Completed, None),
             (None, None) => (
@@ -224,6 +228,7 @@ struct Tally {
     stop: Option<StopCause>,
     reason: Option<String>,
     failed: u64,
+    consecutive_failures: u64,
     last_error: Option<String>,
 }
 
@@ -239,6 +244,7 @@ impl Tally {
     fn record(&mut self, (key, result): (TestKey, Result<NewResult, LlmError>), tx: &mpsc::Sender<NewResult>, shared: &Shared, progress: &impl Fn(Progress)) {
         match result {
             Ok(r) => {
+                self.consecutive_failures = 0;
                 progress(Progress::TestDone {
                     key,
                     errors: r.outputs.errors.len(),
@@ -258,6 +264,11 @@ impl Tally {
                     shared.calls.cancel();
                 }
                 self.failed += 1;
+                self.consecutive_failures += 1;
+                if self.consecutive_failures >= UNREACHABLE_AFTER {
+                    self.stop(StopCause::Unreachable, format!("the last {UNREACHABLE_AFTER} tests all failed; last error: {}", e.message), progress);
+                    shared.calls.cancel();
+                }
                 self.last_error = Some(e.message.clone());
                 progress(Progress::TestFailed { key, error: format!("{} after {} attempt(s)", e.message, e.attempts) });
             }

@@ -1,5 +1,5 @@
 //! Results: group-committed inserts (a test key is stored at most once), the filtered list with
-//! avg_rating, rating_count, my_rating and total, the detail, and export rows.
+//! avg_rating, rating_count, my_rating and total (newest-arrived first), the detail, and export rows.
 //!
 //! A page's total comes from the maintained `result_counts` / `user_rating_counts` tables when
 //! the filters are among run, model, persona, rated_by and unrated_by; otherwise it counts.
@@ -247,7 +247,7 @@ impl Store {
             let n = p.len();
             p.extend([Sql::Integer(f.limit.into()), Sql::Integer(f.offset.into())]);
             let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM results r {clause} ORDER BY r.created_at DESC, r.id DESC LIMIT ?{} OFFSET ?{}",
+                "SELECT {SUMMARY_COLUMNS} FROM results r {clause} ORDER BY r.rowid DESC LIMIT ?{} OFFSET ?{}",
                 n + 1,
                 n + 2
             );
@@ -306,10 +306,10 @@ impl Store {
         })
     }
 
-    /// Every result of a run in full, oldest first (for export).
+    /// Every result of a run in full, in the order they were stored (for export).
     pub fn run_results(&self, run_id: &str) -> Result<Vec<ResultDetail>> {
         let ids: Vec<String> = self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1 ORDER BY created_at, id")?;
+            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1 ORDER BY rowid")?;
             let ids = stmt.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             Ok(ids)
         })?;
