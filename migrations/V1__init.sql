@@ -61,7 +61,8 @@ CREATE INDEX runs_by_start ON runs (started_at);
 
 -- One row per finished test; immutable once written except for the maintained rating columns.
 CREATE TABLE results (
-    id                   TEXT PRIMARY KEY,  -- UUID v5 of the test key
+    seq                  INTEGER PRIMARY KEY,    -- arrival order in this database (local only)
+    id                   TEXT NOT NULL UNIQUE,   -- UUID v5 of the test key
     run_id               TEXT NOT NULL REFERENCES runs (id),
     model                TEXT NOT NULL,
     persona_id           TEXT NOT NULL,
@@ -96,11 +97,11 @@ CREATE TABLE results (
     created_at           TEXT NOT NULL,
     UNIQUE (run_id, model, persona_id, style, constraint_type, input_type, chip_count)
 );
--- Pages list results newest-arrived first (rowid order), so a one-column index serves both the
--- filter and the order (its entries are sorted by rowid within a value). A run's results are
--- found through the UNIQUE key's run_id prefix (a run holds a few thousand at most).
-CREATE INDEX results_by_model ON results (model);
-CREATE INDEX results_by_persona ON results (persona_id);
+-- Pages list results newest-arrived first (seq order). These indexes serve a filter, the order and
+-- the per-user rating probe (by id) and the live-run check without touching the wide rows; a page
+-- then reads only its own rows. A run's results are found through the UNIQUE key's run_id prefix.
+CREATE INDEX results_by_model ON results (model, seq, id, run_id);
+CREATE INDEX results_by_persona ON results (persona_id, seq, id, run_id);
 
 -- One rating per (target_kind, target_id, user_id); id = UUID v5 of those three.
 -- target_kind is 'result' today; later issues rate playground responses and grid cells.

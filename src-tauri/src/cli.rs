@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Some(id) => {
             let id = resume_target(&store, id)?;
             // Resolve the recorded provider before claiming, so a missing key changes nothing.
-            let config = run_config(&store.run(&id)?)?;
+            let config = bench::RunConfig::of(&store.run(&id)?)?;
             let settings = ProviderSettings::resolve(Some(config.provider), config.base_url, &ProcessEnv)?;
             (store.claim_run(&id)?, settings)
         }
@@ -174,10 +174,6 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
     };
     execute(&cli, &store, &db, run, settings).await
-}
-
-fn run_config(run: &RunDetail) -> Result<bench::RunConfig, Failure> {
-    serde_json::from_value(run.config.clone()).map_err(|e| usage(format!("run {} has an unreadable config: {e}", run.summary.id)))
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
@@ -216,17 +212,13 @@ fn resume_target(store: &Store, id: &str) -> Result<String, Failure> {
     Ok(store.latest_unfinished_run()?.ok_or_else(|| usage("no unfinished run of this installation to resume"))?.summary.id)
 }
 
-/// Estimates without touching the network or writing: an existing database is only read (for the
-/// price table the user may have edited); a missing one is not created.
+/// Estimates without the network. An existing database is opened for the price table the user may
+/// have edited (nothing is written to a current one); a missing one is not created.
 fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     let store = if db.exists() { Store::open(db)? } else { Store::open_in_memory()? };
     let settings = provider_settings(cli)?;
     let config = bench::plan_run(&store, &request(cli, settings.clone())?, &load_personas(cli)?)?;
-    let call_secs = match settings.kind {
-        ProviderKind::Mock => 0.12 * settings.mock.latency_scale,
-        _ => 4.0,
-    };
-    let e = bench::estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, call_secs);
+    let e = bench::estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, settings.typical_call_secs());
     if cli.json {
         println!("{}", serde_json::json!({"dry_run": true, "provider": settings.kind, "matrix": config.matrix, "estimate": e}));
     } else {

@@ -179,7 +179,7 @@ fn synthetic_results(seed: usize) -> Vec<NewResult> {
                 step1_chips: None,
                 selected_chips: None,
                 fill_chips: None,
-                errors: if (i + seed) % 7 == 0 { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
+                errors: if (i + seed).is_multiple_of(7) { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
                 input_tokens: 300,
                 output_tokens: 180,
                 billed_cost_usd: None,

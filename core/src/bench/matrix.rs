@@ -147,6 +147,14 @@ pub struct RunConfig {
     pub max_cost_usd: Option<f64>,
 }
 
+impl RunConfig {
+    /// The config a run recorded.
+    pub fn of(run: &crate::store::RunDetail) -> Result<RunConfig, super::BenchError> {
+        serde_json::from_value(run.config.clone())
+            .map_err(|e| super::BenchError::Config(format!("run {} has an unreadable config: {e}", run.summary.id)))
+    }
+}
+
 /// The default selector: one cheap model for every test, so the simulated user is the same for all
 /// models under test.
 pub const DEFAULT_SELECTOR: &str = "google/gemini-2.5-flash-lite";

@@ -38,8 +38,20 @@ struct Meter {
     billed_cost_usd: Option<f64>,
 }
 
+/// One LLM call of a test.
+struct Call<'a> {
+    model: &'a str,
+    kind: CallKind,
+    /// Names the call within the test (seeds the mock): generate, step1, selection, fill.
+    step: &'a str,
+    prompt: String,
+    /// How many chips (or step-1 chips to select from) the call is about.
+    want: usize,
+}
+
 impl TestContext<'_> {
-    async fn call(&self, meter: &mut Meter, key: &TestKey, model: &str, kind: CallKind, step: &str, prompt: String, want: usize) -> Result<String, LlmError> {
+    async fn call(&self, meter: &mut Meter, key: &TestKey, call: Call<'_>) -> Result<String, LlmError> {
+        let Call { model, kind, step, prompt, want } = call;
         let req = ChatRequest {
             model: model.to_owned(),
             messages: vec![Message::user(prompt)],
@@ -82,7 +94,7 @@ impl TestContext<'_> {
             ("constraint", &constraint),
             ("signals", &signals),
         ]);
-        let out = self.call(meter, key, &key.model, CallKind::Generation, step, text, key.chip_count as usize).await?;
+        let out = self.call(meter, key, Call { model: &key.model, kind: CallKind::Generation, step, prompt: text, want: key.chip_count as usize }).await?;
         Ok(match chips::parse_chips(&out) {
             Ok(raw) => (chips::normalise(&raw, &[], key.chip_count as usize), true),
             Err(e) => {
@@ -95,7 +107,7 @@ impl TestContext<'_> {
     async fn select(&self, meter: &mut Meter, key: &TestKey, persona: &Persona, step1: &[Chip], errors: &mut Vec<String>) -> Result<Vec<Chip>, LlmError> {
         let numbered: String = step1.iter().enumerate().map(|(i, c)| format!("{i}. {} ({})\n", c.text, c.kind.as_str())).collect();
         let text = self.prompts.get("selection").render(&[("persona", &profile(persona)), ("chips", &numbered)]);
-        let out = self.call(meter, key, self.selector_model, CallKind::Selection, "selection", text, step1.len()).await?;
+        let out = self.call(meter, key, Call { model: self.selector_model, kind: CallKind::Selection, step: "selection", prompt: text, want: step1.len() }).await?;
         Ok(match chips::parse_selection(&out) {
             Ok(ids) => chips::select(step1, &ids, errors),
             Err(e) => {
@@ -119,7 +131,7 @@ impl TestContext<'_> {
             ("types", &types),
             ("existing", &bullets(existing)),
         ]);
-        let out = self.call(meter, key, &key.model, CallKind::Fill, "fill", text, plan.count).await?;
+        let out = self.call(meter, key, Call { model: &key.model, kind: CallKind::Fill, step: "fill", prompt: text, want: plan.count }).await?;
         Ok(match chips::parse_chips(&out) {
             Ok(raw) => {
                 let n = chips::normalise(&raw, existing, plan.count);

@@ -111,7 +111,7 @@ impl Runner {
     /// Executes a claimed (running) run until every pending test is done or it is stopped.
     pub async fn execute(&self, run: &RunDetail, stop: CancellationToken, progress: impl Fn(Progress)) -> Result<Outcome, BenchError> {
         let run_id = run.summary.id.clone();
-        let config: RunConfig = serde_json::from_value(run.config.clone()).map_err(|e| BenchError::Config(e.to_string()))?;
+        let config = RunConfig::of(run)?;
         let prompts = config.prompts.values().map(|id| self.store.prompt(id)).collect::<Result<Vec<_>, _>>()?;
         let shared = Arc::new(Shared {
             provider: self.provider.clone(),

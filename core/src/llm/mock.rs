@@ -56,6 +56,9 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Latency is uniform in [40, 200) ms across models.
+    pub const MEAN_LATENCY_MS: f64 = 120.0;
+
     /// Derived from a hash of the model id, so every model (also user-added ones) gets a stable,
     /// distinct profile: `quality` in [0, 1) scales every flaw rate down.
     pub fn for_model(model: &str) -> Profile {
@@ -72,6 +75,9 @@ impl Profile {
         }
     }
 }
+
+/// Corrupts one (text, type) chip.
+type Flaw = fn(&mut (String, String));
 
 pub struct MockProvider {
     config: MockConfig,
@@ -136,7 +142,7 @@ impl MockProvider {
             })
             .collect();
         // Each flaw hits a response with its rate, and then one or two of its chips.
-        let flaws: [(f64, fn(&mut (String, String))); 3] = [
+        let flaws: [(f64, Flaw); 3] = [
             (p.wrong_type, |c| c.1 = "skill".into()),
             (p.overlong, |c| c.0 = format!("{} and several more words that make it far too long", c.0)),
             (p.duplicate, |c| c.0 = WORDS[0][0].to_uppercase()),

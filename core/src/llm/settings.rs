@@ -73,6 +73,14 @@ impl ProviderSettings {
         Ok(ProviderSettings { kind, base_url, api_key, mock })
     }
 
+    /// A typical call's latency, for estimates: the mock's mean profile latency, else 4 s.
+    pub fn typical_call_secs(&self) -> f64 {
+        match self.kind {
+            ProviderKind::Mock => super::mock::Profile::MEAN_LATENCY_MS / 1e3 * self.mock.latency_scale,
+            _ => 4.0,
+        }
+    }
+
     pub fn build(&self) -> Provider {
         match self.kind {
             ProviderKind::Mock => Provider::Mock(super::mock::MockProvider::new(self.mock.clone())),

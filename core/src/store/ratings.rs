@@ -137,7 +137,7 @@ mod tests {
     fn one_result(store: &Store) -> String {
         let run = new_run(store, false).summary.id;
         let r = sample("m", "p", 10, 0.1);
-        store.insert_results(&run, &[r.clone()]).unwrap();
+        store.insert_results(&run, std::slice::from_ref(&r)).unwrap();
         ids::result_id(&r.key, &run)
     }
 

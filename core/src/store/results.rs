@@ -246,8 +246,11 @@ impl Store {
             };
             let n = p.len();
             p.extend([Sql::Integer(f.limit.into()), Sql::Integer(f.offset.into())]);
+            // Pick the page's seqs from an index first; only the page's rows are then read.
             let sql = format!(
-                "SELECT {SUMMARY_COLUMNS} FROM results r {clause} ORDER BY r.rowid DESC LIMIT ?{} OFFSET ?{}",
+                "SELECT {SUMMARY_COLUMNS} FROM results r
+                 WHERE r.seq IN (SELECT r.seq FROM results r {clause} ORDER BY r.seq DESC LIMIT ?{} OFFSET ?{})
+                 ORDER BY r.seq DESC",
                 n + 1,
                 n + 2
             );
@@ -309,7 +312,7 @@ impl Store {
     /// Every result of a run in full, in the order they were stored (for export).
     pub fn run_results(&self, run_id: &str) -> Result<Vec<ResultDetail>> {
         let ids: Vec<String> = self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1 ORDER BY rowid")?;
+            let mut stmt = c.prepare_cached("SELECT id FROM results WHERE run_id = ?1 ORDER BY seq")?;
             let ids = stmt.query_map([run_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             Ok(ids)
         })?;
