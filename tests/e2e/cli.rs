@@ -41,6 +41,8 @@ async fn a_batch_against_an_openai_compatible_server_stores_every_test_once() {
     // $12 at the selector's $0.02/$0.08.
     let cost_micro = query_i64(&db, "SELECT CAST(round(sum(cost_usd) * 1e6) AS INTEGER) FROM results");
     assert_eq!(cost_micro, 36 * 90 + 12 * 12, "each call priced at its own model's price, selection at the selector's");
+    let billed_micro = query_i64(&db, "SELECT CAST(round(sum(billed_cost_usd) * 1e6) AS INTEGER) FROM results");
+    assert_eq!(billed_micro, 48 * 100, "the provider's billed cost is kept beside the price-table cost");
     let selector_calls = fake.bodies().iter().filter(|b| b["response_format"]["json_schema"]["name"] == "selection").count();
     assert_eq!(selector_calls, 12);
 }

@@ -136,7 +136,8 @@ fn completion(content: &str) -> Response {
         "id": "fake-1",
         "object": "chat.completion",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 200, "completion_tokens": 100, "total_tokens": 300}
+        // OpenRouter's shape: the billed cost in dollars rides along with the token counts.
+        "usage": {"prompt_tokens": 200, "completion_tokens": 100, "total_tokens": 300, "cost": 0.0001}
     }))
     .into_response()
 }
