@@ -2,7 +2,7 @@
 //! stderr and the summary to stdout. Exit codes: 0 every test stored without errors; 1 the run
 //! ended with content errors or failed tests (or a provider/storage failure); 2 usage or
 //! configuration error (including credentials the provider refused); 3 stopped by the budget;
-//! 130 interrupted.
+//! 130 interrupted (a second Ctrl-C quits at once).
 
 use std::{
     io::IsTerminal,
@@ -246,6 +246,10 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: 
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             on_signal.cancel();
+            eprintln!("stopping: press Ctrl-C again to quit at once (the run then shows as interrupted once its heartbeat is stale)");
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
         }
     });
     let reporter = Reporter::new(cli.json);

@@ -171,6 +171,32 @@ async fn ctrl_c_cancels_stalled_calls_after_the_grace_and_resume_completes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_second_ctrl_c_quits_at_once_and_the_run_stays_resumable() {
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
+    fake.always(Reply::Stall(Duration::from_secs(40)));
+    let mut child = command(&db, &fake_args(&url, &["--concurrency", "2"])).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    while fake.requests() < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let interrupt = || assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    interrupt();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    interrupt();
+    let started = std::time::Instant::now();
+    let status = child.wait().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "no grace after the second Ctrl-C: {:?}", started.elapsed());
+    assert_eq!(status.code(), Some(130));
+
+    fake.always(Reply::Ok);
+    let mut resume = command(&db, &["--batch", "--resume", "--json"]);
+    resume.env("CHIPBENCH_HEARTBEAT_STALE_SECS", "1");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let out: crate::support::Run = resume.output().await.unwrap().into();
+    assert_eq!((out.code, out.json()["stored"].as_u64()), (0, Some(24)), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_provider_that_fails_every_call_fails_the_run() {
     let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     fake.always(Reply::Status(404)); // e.g. a wrong base URL path
