@@ -10,6 +10,7 @@ pub const MAX_WORDS: usize = 8;
 pub const MIN_CHIPS_PER_TYPE: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ChipType {
     Situation,
@@ -36,6 +37,7 @@ impl ChipType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Chip {
     pub text: String,
     #[serde(rename = "type")]

@@ -5,6 +5,7 @@
 //!   retries and pricing.
 //! - [`bench`]: the chip benchmark: matrix, the per-test pipeline, and the batch runner.
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
+//! - [`identity`]: who is rating, by default.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
 
@@ -13,10 +14,13 @@ pub mod chips;
 pub mod clock;
 pub mod error;
 pub mod export;
+pub mod identity;
 pub mod ids;
 pub mod llm;
 pub mod personas;
 pub mod prompts;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 pub use error::{Coded, ErrorCode};

@@ -1,36 +1,36 @@
-//! The desktop app: Tauri commands are thin adapters (parse, call core, map the error).
+//! The desktop app: wires state and the commands (see `commands/`) into Tauri, and generates the
+//! TypeScript bindings in `ui/src/bindings.ts` from the same list.
 
 use std::path::PathBuf;
 
-use chipbench_core::{store::Store, Coded, ErrorCode};
-use serde::Serialize;
+use chipbench_core::{identity, store::Store};
 
-/// What a command returns on failure: the UI branches on `code` and shows `message`.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct CommandError {
-    code: ErrorCode,
-    message: String,
-}
+use crate::commands::{self, AppState};
 
-impl<E: Coded> From<E> for CommandError {
-    fn from(e: E) -> Self {
-        CommandError { code: e.code(), message: e.to_string() }
-    }
-}
-
-pub struct AppState {
-    pub store: Store,
-}
-
-#[tauri::command]
-#[tracing::instrument(skip(state))]
-fn run_count(state: tauri::State<'_, AppState>) -> Result<u64, CommandError> {
-    Ok(state.store.run_count()?)
+/// Every command the window may call; the bindings are generated from this list.
+pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
+    tauri_specta::Builder::<R>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::runs::run_count,
+            commands::runs::runs,
+            commands::runs::run,
+            commands::results::results,
+            commands::results::result,
+            commands::ratings::rate,
+            commands::ratings::unrate,
+            commands::ratings::ratings,
+            commands::ratings::rater,
+            commands::stats::stats,
+        ])
+        // Counts and token sums stay far below 2^53.
+        .dangerously_cast_bigints_to_number()
+        // Command outputs are only serialised and inputs only deserialised: one type each suffices.
+        .disable_serde_phases()
 }
 
 /// Registers state and commands on a builder (the real runtime, or the mock one in tests).
-pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri::Builder<R> {
-    builder.manage(AppState { store }).invoke_handler(tauri::generate_handler![run_count])
+pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    builder.manage(state).invoke_handler(specta_builder::<R>().invoke_handler())
 }
 
 pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
@@ -43,45 +43,139 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    setup(tauri::Builder::default(), store).run(tauri::generate_context!()).expect("the Tauri app failed to start");
+    let state = AppState { store, rater: identity::default_rater(&identity::System) };
+    setup(tauri::Builder::default(), state).run(tauri::generate_context!()).expect("the Tauri app failed to start");
     std::process::ExitCode::SUCCESS
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+    use chipbench_core::{
+        store::{NewResult, NewRun},
+        testing::sample_result,
+    };
+    use serde_json::{json, Value};
+    use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
 
-    fn invoke(store: Store, cmd: &str) -> Result<serde_json::Value, serde_json::Value> {
-        let app = setup(mock_builder(), store).build(mock_context(noop_assets())).expect("mock app");
-        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-        let req = tauri::webview::InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::default(),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&window, req).map(|b| b.deserialize::<serde_json::Value>().unwrap())
+    struct App {
+        window: tauri::WebviewWindow<MockRuntime>,
+        store: Store,
     }
 
-    #[test]
-    fn run_count_reports_the_runs_in_the_database() {
-        let store = Store::open_in_memory().unwrap();
-        assert_eq!(invoke(store.clone(), "run_count").unwrap(), 0);
-        for _ in 0..3 {
-            store
-                .create_run(&chipbench_core::store::NewRun { config: serde_json::json!({}), provider: "mock".into(), is_demo: true, total_tests: 1 })
-                .unwrap();
+    impl App {
+        fn new() -> App {
+            let store = Store::open_in_memory().unwrap();
+            let state = AppState { store: store.clone(), rater: "ana@example.com".into() };
+            let app = setup(mock_builder(), state).build(mock_context(noop_assets())).expect("mock app");
+            let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+            App { window, store }
         }
-        assert_eq!(invoke(store, "run_count").unwrap(), 3, "the command reads the live database");
+
+        fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+            let req = tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            };
+            get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+        }
+
+        /// A run with `n` results of model `m` (chip counts 1..=n) and their ids.
+        fn seed(&self, n: u32) -> (String, Vec<String>) {
+            let run = self.store.create_run(&NewRun { config: json!({}), provider: "openai".into(), is_demo: false, total_tests: n.into() }).unwrap();
+            let id = run.summary.id;
+            let results: Vec<NewResult> = (1..=n).map(|c| sample_result("m", "tech_pm", c, 0.5)).collect();
+            self.store.insert_results(&id, &results).unwrap();
+            let ids = results.iter().map(|r| chipbench_core::ids::result_id(&r.key, &id)).collect();
+            (id, ids)
+        }
     }
 
     #[test]
-    fn command_errors_serialise_as_code_and_message() {
-        let e = CommandError::from(chipbench_core::store::StoreError::NotFound { what: "run", id: "x".into() });
-        assert_eq!(serde_json::to_value(e).unwrap(), serde_json::json!({"code": "not_found", "message": "run `x` not found"}));
+    fn runs_and_run_count_read_the_live_database() {
+        let app = App::new();
+        assert_eq!(app.invoke("run_count", json!({})).unwrap(), 0);
+        let (run_id, _) = app.seed(3);
+        assert_eq!(app.invoke("run_count", json!({})).unwrap(), 1);
+        let runs = app.invoke("runs", json!({})).unwrap();
+        assert_eq!(runs["runs"][0]["id"], run_id.as_str(), "the seed's shape: {{runs: [...]}}");
+        assert_eq!(runs["runs"][0]["result_count"], 3);
+        assert_eq!(app.invoke("run", json!({"id": run_id})).unwrap()["total_cost_usd"], 1.5);
+    }
+
+    #[test]
+    fn results_page_carries_my_rating_and_total() {
+        let app = App::new();
+        let (run_id, ids) = app.seed(5);
+        app.invoke("rate", json!({"resultId": ids[0], "rating": 4})).unwrap();
+        let filter = json!({"run_id": run_id, "model": "m", "persona_id": null, "rated_by": null, "unrated_by": "ana@example.com", "user": "someone-else", "limit": 50, "offset": 0});
+        let page = app.invoke("results", json!({"filter": filter})).unwrap();
+        assert_eq!(page["total"], 4, "unrated_by me leaves four");
+        let rated = json!({"run_id": null, "model": null, "persona_id": null, "rated_by": "ana@example.com", "unrated_by": null, "user": null, "limit": 10, "offset": 0});
+        let page = app.invoke("results", json!({"filter": rated})).unwrap();
+        assert_eq!((page["total"].clone(), page["results"][0]["my_rating"].clone()), (json!(1), json!(4)), "my_rating is the window's rater");
+        let detail = app.invoke("result", json!({"id": ids[0]})).unwrap();
+        assert_eq!(detail["final_chips"][0]["text"], "burn rate");
+        assert_eq!(detail["my_rating"], 4);
+    }
+
+    #[test]
+    fn rate_undo_and_ratings_list() {
+        let app = App::new();
+        let (_, ids) = app.seed(1);
+        let r = app.invoke("rate", json!({"resultId": ids[0], "rating": 2})).unwrap();
+        assert_eq!((r["rating"].clone(), r["user_id"].clone()), (json!(2), json!("ana@example.com")));
+        let list = app.invoke("ratings", json!({"filter": {"result_id": ids[0], "user_id": null, "limit": 10, "offset": 0}})).unwrap();
+        assert_eq!(list["ratings"].as_array().unwrap().len(), 1);
+        assert_eq!(app.invoke("unrate", json!({"resultId": ids[0]})).unwrap(), true);
+        assert_eq!(app.invoke("unrate", json!({"resultId": ids[0]})).unwrap(), false);
+        assert_eq!(app.invoke("rater", json!({})).unwrap(), "ana@example.com");
+    }
+
+    #[test]
+    fn bad_input_returns_a_coded_error_and_stores_nothing() {
+        let app = App::new();
+        let (_, ids) = app.seed(1);
+        let err = app.invoke("rate", json!({"resultId": ids[0], "rating": 9})).unwrap_err();
+        assert_eq!(err, json!({"code": "validation", "message": "rating: 9 is outside 1-5"}));
+        let err = app.invoke("rate", json!({"resultId": "nope", "rating": 3})).unwrap_err();
+        assert_eq!(err["code"], "not_found");
+        let err = app.invoke("run", json!({"id": "nope"})).unwrap_err();
+        assert_eq!(err, json!({"code": "not_found", "message": "run `nope` not found"}));
+        assert_eq!(app.store.ratings(&chipbench_core::store::RatingFilter { limit: 10, ..Default::default() }).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn stats_group_by_a_closed_enum() {
+        let app = App::new();
+        app.seed(2);
+        let stats = app.invoke("stats", json!({"query": {"group_by": "chip_count", "run_id": null, "include_demo": false}})).unwrap();
+        assert_eq!(stats["stats"].as_array().unwrap().len(), 2);
+        assert_eq!(stats["stats"][0]["result_count"], 1);
+        let err = app.invoke("stats", json!({"query": {"group_by": "model; DROP TABLE results", "run_id": null}})).unwrap_err();
+        assert!(err.as_str().unwrap_or_default().contains("unknown variant"), "not a stats dimension: {err}");
+    }
+
+    /// The committed bindings must match the commands; regenerate with
+    /// `UPDATE_BINDINGS=1 cargo test -p chipbench bindings`.
+    #[test]
+    fn bindings_are_up_to_date() {
+        let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings.ts");
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("bindings.ts");
+        specta_builder::<MockRuntime>()
+            .export(specta_typescript::Typescript::default().header("// Generated from the Rust commands by src-tauri/src/app.rs; do not edit."), &fresh)
+            .expect("export bindings");
+        let fresh = std::fs::read_to_string(fresh).unwrap();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&committed, &fresh).unwrap();
+        }
+        let old = std::fs::read_to_string(&committed).unwrap_or_default();
+        assert!(old == fresh, "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p chipbench bindings`");
     }
 }

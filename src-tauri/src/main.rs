@@ -6,6 +6,7 @@
 
 mod app;
 mod cli;
+mod commands;
 mod paths;
 
 use clap::Parser;

@@ -16,7 +16,7 @@ use chipbench_core::{
     bench::{self, Axes, BatchRequest, Runner, DEFAULT_SELECTOR},
     llm::{openai::OpenAiClient, Provider, ProviderKind, RetryPolicy},
     personas,
-    store::{GroupBy, Metrics, Model, NewResult, NewRun, Outputs, ResultFilter, StatsQuery, Store},
+    store::{GroupBy, Model, NewResult, NewRun, ResultFilter, StatsQuery, Store},
 };
 use chipbench_e2e::FakeProvider;
 use tokio_util::sync::CancellationToken;
@@ -170,24 +170,15 @@ fn synthetic_results(seed: usize) -> Vec<NewResult> {
     matrix
         .keys()
         .enumerate()
-        .map(|(i, key)| NewResult {
-            key,
-            outputs: Outputs {
-                sector: "Software".into(),
-                desired_role: "PM".into(),
-                final_chips: chips.clone(),
-                step1_chips: None,
-                selected_chips: None,
-                fill_chips: None,
-                errors: if (i + seed).is_multiple_of(7) { vec!["shortfall: 14 of 15 chips after fill".into()] } else { vec![] },
-                input_tokens: 300,
-                output_tokens: 180,
-                billed_cost_usd: None,
-                metrics: Metrics { parsed: true, count_met: true, ..Default::default() },
-            },
-            latency_ms: 800 + (i % 400) as u64,
-            cost_usd: 0.0001,
-            created_at: chipbench_core::clock::now(),
+        .map(|(i, key)| {
+            let mut r = chipbench_core::testing::sample_result(&key.model, &key.persona_id, key.chip_count, 0.0001);
+            r.key = key;
+            r.outputs.final_chips = chips.clone();
+            if (i + seed).is_multiple_of(7) {
+                r.outputs.errors.push("shortfall: 14 of 15 chips after fill".into());
+            }
+            r.latency_ms = 800 + (i % 400) as u64;
+            r
         })
         .collect()
 }

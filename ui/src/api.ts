@@ -1,10 +1,24 @@
-// The one place that calls Rust: components import these functions, never `invoke` with a string.
-import { invoke } from "@tauri-apps/api/core";
+// The UI's one door to Rust. Commands and their types are generated (bindings.ts); this module
+// turns their result objects into values or thrown CommandErrors, so components stay simple.
+import { commands, type CommandError } from "./bindings";
 
-/** Mirrors src-tauri's CommandError: branch on `code`, show `message`. */
-export interface CommandError {
-  code: "validation" | "not_found" | "conflict" | "config" | "provider" | "storage";
-  message: string;
+export type * from "./bindings";
+
+type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
+  const r = await call;
+  if (r.status === "error") throw r.error;
+  return r.data;
 }
 
-export const runCount = (): Promise<number> => invoke<number>("run_count");
+/** The message to show for anything a command threw. */
+export function messageOf(e: unknown): string {
+  return typeof e === "object" && e !== null && "message" in e ? String((e as CommandError).message) : String(e);
+}
+
+export const api = {
+  runCount: () => unwrap(commands.runCount()),
+  runs: () => unwrap(commands.runs()),
+  rater: () => commands.rater(),
+};

@@ -12,6 +12,7 @@ use crate::{clock, ids};
 pub const TARGET_RESULT: &str = "result";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Rating {
     pub id: String,
     pub target_kind: String,
@@ -25,6 +26,7 @@ pub struct Rating {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RatingFilter {
     pub result_id: Option<String>,
     pub user_id: Option<String>,

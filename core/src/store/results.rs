@@ -12,6 +12,7 @@ use crate::{bench::TestKey, chips::Chip};
 
 /// Objective metrics stored with every result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Metrics {
     pub parsed: bool,
     pub count_met: bool,
@@ -25,6 +26,7 @@ pub struct Metrics {
 /// What a test produced, beyond its key and summary figures: stored with a new result and
 /// returned in a result's detail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Outputs {
     pub sector: String,
     pub desired_role: String,
@@ -50,6 +52,7 @@ pub struct NewResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResultFilter {
     pub run_id: Option<String>,
     pub model: Option<String>,
@@ -63,6 +66,7 @@ pub struct ResultFilter {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResultSummary {
     pub id: String,
     pub run_id: String,
@@ -82,12 +86,14 @@ pub struct ResultSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResultPage {
     pub results: Vec<ResultSummary>,
     pub total: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResultDetail {
     #[serde(flatten)]
     pub summary: ResultSummary,
@@ -324,39 +330,11 @@ impl Store {
 pub(crate) mod tests {
     use super::*;
     use crate::{
-        bench::{ConstraintType, InputType},
         chips::ChipType,
         store::{runs::tests::new_run, tests::temp_store},
     };
 
-    pub fn sample(model: &str, persona: &str, chip_count: u32, cost: f64) -> NewResult {
-        NewResult {
-            key: TestKey {
-                model: model.into(),
-                persona_id: persona.into(),
-                style: "terse".into(),
-                constraint_type: ConstraintType::NoConstraint,
-                input_type: InputType::Basic,
-                chip_count,
-            },
-            outputs: Outputs {
-                sector: "S".into(),
-                desired_role: "R".into(),
-                final_chips: vec![Chip { text: "burn rate".into(), kind: ChipType::Jargon }],
-                step1_chips: None,
-                selected_chips: None,
-                fill_chips: None,
-                errors: vec![],
-                input_tokens: 10,
-                output_tokens: 20,
-                billed_cost_usd: None,
-                metrics: Metrics { parsed: true, ..Metrics::default() },
-            },
-            latency_ms: 100,
-            cost_usd: cost,
-            created_at: crate::clock::now(),
-        }
-    }
+    pub use crate::testing::sample_result as sample;
 
     #[test]
     fn a_test_key_is_stored_once() {

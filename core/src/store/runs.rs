@@ -17,6 +17,7 @@ fn stale_secs() -> i64 {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
@@ -53,6 +54,7 @@ pub struct NewRun {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunSummary {
     pub id: String,
     pub started_at: String,
@@ -69,6 +71,7 @@ pub struct RunSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,

@@ -3,8 +3,6 @@
 //! a live rating, avg_rating = mean of per-result mean ratings; cost, latency and tokens are over
 //! results. Rank = 1 + entries whose interval lies wholly above this one (overlaps tie).
 
-use std::collections::BTreeMap;
-
 use rusqlite::{params_from_iter, types::Value as Sql};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +10,7 @@ use super::{Result, Store};
 
 /// The dimensions stats can be grouped by: a closed set, never spliced text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     Model,
@@ -43,6 +42,7 @@ impl GroupBy {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StatsQuery {
     pub group_by: GroupBy,
     pub run_id: Option<String>,
@@ -51,17 +51,59 @@ pub struct StatsQuery {
     pub include_demo: bool,
 }
 
+/// The group a stats row is for, keyed by the dimension's name as the seed API did:
+/// `{"model": "openai/gpt-5-mini"}`. Exactly one field is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GroupKey {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persona_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chip_count: Option<String>,
+}
+
+impl GroupKey {
+    pub fn new(group_by: GroupBy, value: String) -> GroupKey {
+        let mut key = GroupKey::default();
+        *match group_by {
+            GroupBy::Model => &mut key.model,
+            GroupBy::PersonaId => &mut key.persona_id,
+            GroupBy::Style => &mut key.style,
+            GroupBy::InputType => &mut key.input_type,
+            GroupBy::ConstraintType => &mut key.constraint_type,
+            GroupBy::ChipCount => &mut key.chip_count,
+        } = Some(value);
+        key
+    }
+
+    pub fn value(&self) -> &str {
+        [&self.model, &self.persona_id, &self.style, &self.input_type, &self.constraint_type, &self.chip_count]
+            .into_iter()
+            .find_map(|v| v.as_deref())
+            .unwrap_or("")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Tokens {
     pub input: Option<f64>,
     pub output: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct StatsRow {
-    /// `{"model": "openai/gpt-5-mini"}`: keyed by the group's name, as the seed API did.
     #[serde(flatten)]
-    pub key: BTreeMap<String, String>,
+    pub key: GroupKey,
     pub result_count: u64,
     pub rated_count: u64,
     pub avg_rating: Option<f64>,
@@ -81,7 +123,7 @@ pub struct StatsRow {
 
 impl StatsRow {
     pub fn value(&self) -> &str {
-        self.key.values().next().map(String::as_str).unwrap_or("")
+        self.key.value()
     }
 }
 
@@ -125,7 +167,6 @@ impl Store {
             None => {}
         }
         sql.push_str(" GROUP BY s.value HAVING sum(s.result_count) > 0");
-        let name = q.group_by.as_str().to_owned();
         let mut rows: Vec<StatsRow> = self.read(|c| {
             let rows = c
                 .prepare_cached(&sql)?
@@ -136,7 +177,7 @@ impl Store {
                     let avg = (rated > 0).then(|| r.get::<_, f64>(3).map(|s| s / rated as f64)).transpose()?;
                     let rate = |i: usize| -> rusqlite::Result<f64> { Ok(r.get::<_, f64>(i)? / nf) };
                     Ok(StatsRow {
-                        key: BTreeMap::from([(name.clone(), r.get(0)?)]),
+                        key: GroupKey::new(q.group_by, r.get(0)?),
                         result_count: n,
                         rated_count: rated,
                         avg_rating: avg,
@@ -202,7 +243,7 @@ mod tests {
     #[test]
     fn rank_ties_overlapping_intervals() {
         let row = |lo, hi| StatsRow {
-            key: BTreeMap::new(),
+            key: GroupKey::default(),
             result_count: 1,
             rated_count: 1,
             avg_rating: Some((lo + hi) / 2.0),

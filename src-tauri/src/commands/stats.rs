@@ -1,0 +1,19 @@
+//! Statistics: the seed's `GET /stats` (group_by a closed enum, optionally one run).
+
+use chipbench_core::store::{StatsQuery, StatsRow};
+use serde::Serialize;
+use tauri::State;
+
+use super::{AppState, Result};
+
+#[derive(Serialize, specta::Type)]
+pub struct StatsList {
+    pub stats: Vec<StatsRow>,
+}
+
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn stats(state: State<'_, AppState>, query: StatsQuery) -> Result<StatsList> {
+    Ok(StatsList { stats: state.store.stats(&query)? })
+}
