@@ -13,11 +13,11 @@ use std::{
 };
 
 use chipbench_core::{
-    bench::{self, Axes, BatchRequest, Outcome, Progress, Runner, StopCause, DEFAULT_SELECTOR},
+    bench::{self, Axes, BatchRequest, Outcome, Progress, StopCause},
     export,
-    llm::{settings::ProcessEnv, ProviderKind, ProviderSettings, RetryPolicy},
+    llm::{settings::ProcessEnv, ProviderKind},
     personas,
-    store::{Model, RunDetail, RunStatus, Store},
+    store::{Model, RunStatus, Store},
     Coded, ErrorCode,
 };
 use clap::{Parser, Subcommand};
@@ -159,21 +159,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         return Ok(0);
     }
-    let (run, settings) = match &cli.resume {
-        Some(id) => {
-            let id = resume_target(&store, id)?;
-            // Resolve the recorded provider before claiming, so a missing key changes nothing.
-            let config = bench::RunConfig::of(&store.run(&id)?)?;
-            let settings = ProviderSettings::resolve(Some(config.provider), config.base_url, &ProcessEnv)?;
-            (store.claim_run(&id)?, settings)
-        }
-        None => {
-            let settings = provider_settings(&cli)?;
-            let config = bench::plan_run(&store, &request(&cli, settings.clone())?, &load_personas(&cli)?)?;
-            (bench::create_run(&store, &config)?, settings)
-        }
+    let prepared = match &cli.resume {
+        Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &ProcessEnv)?,
+        None => bench::prepare_new(&store, &request(&cli)?, &ProcessEnv, &load_personas(&cli)?)?,
     };
-    execute(&cli, &store, &db, run, settings).await
+    execute(&cli, &store, &db, prepared).await
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
@@ -183,12 +173,7 @@ fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
     })
 }
 
-fn provider_settings(cli: &Cli) -> Result<ProviderSettings, Failure> {
-    let kind = cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value"));
-    Ok(ProviderSettings::resolve(kind, cli.base_url.clone(), &ProcessEnv)?)
-}
-
-fn request(cli: &Cli, settings: ProviderSettings) -> Result<BatchRequest, Failure> {
+fn request(cli: &Cli) -> Result<BatchRequest, Failure> {
     if cli.models.is_empty() && !cli.all {
         return Err(usage("choose models: --model ID (repeatable) or --all; --list-models shows them"));
     }
@@ -196,31 +181,21 @@ fn request(cli: &Cli, settings: ProviderSettings) -> Result<BatchRequest, Failur
         models: cli.models.clone(),
         persona_ids: cli.personas.clone(),
         axes: Axes::default(),
-        provider: settings.kind,
-        base_url: settings.base_url,
-        selector_model: cli.selector.clone().unwrap_or_else(|| DEFAULT_SELECTOR.into()),
+        provider: cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value")),
+        base_url: cli.base_url.clone(),
+        selector_model: cli.selector.clone(),
         concurrency: cli.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
         max_cost_usd: cli.max_cost,
     })
-}
-
-/// The run `--resume` names, or the latest unfinished one of this installation.
-fn resume_target(store: &Store, id: &str) -> Result<String, Failure> {
-    if !id.is_empty() {
-        return Ok(store.run(id)?.summary.id);
-    }
-    Ok(store.latest_unfinished_run()?.ok_or_else(|| usage("no unfinished run of this installation to resume"))?.summary.id)
 }
 
 /// Estimates without the network. An existing database is opened for the price table the user may
 /// have edited (nothing is written to a current one); a missing one is not created.
 fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     let store = if db.exists() { Store::open(db)? } else { Store::open_in_memory()? };
-    let settings = provider_settings(cli)?;
-    let config = bench::plan_run(&store, &request(cli, settings.clone())?, &load_personas(cli)?)?;
-    let e = bench::estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, settings.typical_call_secs());
+    let (e, config) = bench::estimate_request(&store, &request(cli)?, &ProcessEnv, &load_personas(cli)?)?;
     if cli.json {
-        println!("{}", serde_json::json!({"dry_run": true, "provider": settings.kind, "matrix": config.matrix, "estimate": e}));
+        println!("{}", serde_json::json!({"dry_run": true, "provider": config.provider, "matrix": config.matrix, "estimate": e}));
     } else {
         println!(
             "{} tests ({} models x {} personas x {} variants), {} calls (up to {} with fills), ~${:.4}, ~{:.1} min at concurrency {} on {}",
@@ -233,14 +208,13 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
             e.cost_usd,
             e.minutes,
             config.concurrency,
-            settings.kind.as_str()
+            config.provider.as_str()
         );
     }
     Ok(0)
 }
 
-async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: ProviderSettings) -> Result<u8, Failure> {
-    let runner = Runner { store: store.clone(), provider: std::sync::Arc::new(settings.build()), policy: RetryPolicy::default() };
+async fn execute(cli: &Cli, store: &Store, db: &Path, prepared: bench::Prepared) -> Result<u8, Failure> {
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
@@ -253,7 +227,7 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, run: RunDetail, settings: 
         }
     });
     let reporter = Reporter::new(cli.json);
-    let outcome = runner.execute(&run, stop, |p| reporter.report(p)).await?;
+    let outcome = prepared.runner.execute(&prepared.run, stop, |p| reporter.report(p)).await?;
     reporter.finish();
     if let Some(path) = &cli.export {
         export::write(path, &store.run_results(&outcome.run_id)?)?;

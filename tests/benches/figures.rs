@@ -7,14 +7,11 @@
 //!
 //! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`).
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use chipbench_core::{
-    bench::{self, Axes, BatchRequest, Runner, DEFAULT_SELECTOR},
-    llm::{openai::OpenAiClient, Provider, ProviderKind, RetryPolicy},
+    bench::{self, Axes, BatchRequest},
+    llm::{settings::ProcessEnv, ProviderKind},
     personas,
     store::{GroupBy, Model, NewResult, NewRun, ResultFilter, StatsQuery, Store},
 };
@@ -45,20 +42,13 @@ async fn throughput() {
             models: vec![],
             persona_ids: vec![],
             axes: Axes::default(),
-            provider: ProviderKind::Openai,
+            provider: Some(ProviderKind::Openai),
             base_url: Some(fake.base_url()),
-            selector_model: DEFAULT_SELECTOR.into(),
+            selector_model: None,
             concurrency,
             max_cost_usd: None,
         };
-        let all = personas::built_in();
-        let config = bench::plan_run(&store, &req, &all).unwrap();
-        let run = bench::create_run(&store, &config).unwrap();
-        let runner = Runner {
-            store: store.clone(),
-            provider: Arc::new(Provider::OpenAi(OpenAiClient::new(ProviderKind::Openai, &fake.base_url(), None))),
-            policy: RetryPolicy::default(),
-        };
+        let bench::Prepared { run, runner } = bench::prepare_new(&store, &req, &ProcessEnv, &personas::built_in()).unwrap();
         let before = fake.requests();
         let started = Instant::now();
         let outcome = runner.execute(&run, CancellationToken::new(), |_| {}).await.unwrap();

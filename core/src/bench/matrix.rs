@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::llm::{PriceTable, ProviderKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum InputType {
     Basic,
@@ -25,6 +26,7 @@ impl InputType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ConstraintType {
     WithConstraint,
@@ -42,6 +44,7 @@ impl ConstraintType {
 
 /// One test within a run. With the run id it is the result's natural key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TestKey {
     pub model: String,
     pub persona_id: String,
@@ -68,6 +71,7 @@ impl std::fmt::Display for TestKey {
 
 /// The matrix axes other than models and personas: configuration, with the benchmark's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Axes {
     pub styles: Vec<String>,
     pub constraint_types: Vec<ConstraintType>,
@@ -165,6 +169,7 @@ const OUTPUT_TOKENS_PER_CHIP: u64 = 12;
 const SELECTION_OUTPUT_TOKENS: u64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Estimate {
     pub tests: u64,
     /// Calls without any fill; each test may add one fill call.

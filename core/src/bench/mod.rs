@@ -1,42 +1,56 @@
 //! The chip benchmark: [`matrix`] (what to run), [`pipeline`] (one test), [`runner`] (a batch).
-//! [`plan_run`] validates a request into the [`RunConfig`] a run records, so the CLI and the app
-//! start runs the same way and `--resume` can continue one exactly.
+//! [`prepare_new`] and [`prepare_resume`] turn a request (or a recorded run) into a claimed run and
+//! the runner that executes it, so the CLI and the window start and resume runs the same way.
 
 mod matrix;
 mod pipeline;
 mod runner;
+
+use std::sync::Arc;
+
+use serde::Deserialize;
 
 pub use matrix::{estimate, Axes, ConstraintType, Estimate, InputType, Matrix, RunConfig, TestKey, DEFAULT_SELECTOR};
 pub use pipeline::{run_test, TestContext};
 pub use runner::{BenchError, Outcome, Progress, Runner, StopCause, GRACE};
 
 use crate::{
-    llm::ProviderKind,
+    llm::{settings::Env, ProviderKind, ProviderSettings, RetryPolicy},
     personas::{self, Persona},
     prompts::{self, PromptSet},
     store::{NewRun, RunDetail, Store},
 };
 
 /// What a user asks for when starting a batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct BatchRequest {
     /// Empty means every model in the price table.
     pub models: Vec<String>,
     /// Empty means every loaded persona.
     pub persona_ids: Vec<String>,
     pub axes: Axes,
-    pub provider: ProviderKind,
+    /// None: OpenRouter when `OPENROUTER_API_KEY` is set, else the mock.
+    pub provider: Option<ProviderKind>,
     pub base_url: Option<String>,
-    pub selector_model: String,
+    /// None: [`DEFAULT_SELECTOR`].
+    pub selector_model: Option<String>,
     pub concurrency: usize,
     pub max_cost_usd: Option<f64>,
 }
 
+/// A run ready to execute: created or claimed, with the runner for its provider.
+pub struct Prepared {
+    pub run: RunDetail,
+    pub runner: Runner,
+}
+
 /// Validates a request against the price table, the personas and the prompts.
-pub fn plan_run(store: &Store, req: &BatchRequest, all_personas: &[Persona]) -> Result<RunConfig, BenchError> {
+pub fn plan_run(store: &Store, req: &BatchRequest, settings: &ProviderSettings, all_personas: &[Persona]) -> Result<RunConfig, BenchError> {
     let invalid = |m: String| BenchError::Config(m);
     let known: Vec<String> = store.models()?.into_iter().map(|m| m.id).collect();
-    for model in req.models.iter().chain([&req.selector_model]) {
+    let selector = req.selector_model.clone().unwrap_or_else(|| DEFAULT_SELECTOR.into());
+    for model in req.models.iter().chain([&selector]) {
         if !known.contains(model) {
             return Err(invalid(format!("unknown model `{model}`; known models: {}", known.join(", "))));
         }
@@ -68,21 +82,108 @@ pub fn plan_run(store: &Store, req: &BatchRequest, all_personas: &[Persona]) -> 
     Ok(RunConfig {
         matrix,
         personas,
-        provider: req.provider,
-        base_url: req.base_url.clone(),
-        selector_model: req.selector_model.clone(),
+        provider: settings.kind,
+        base_url: settings.base_url.clone(),
+        selector_model: selector,
         prompts: set.ids(),
         concurrency: req.concurrency,
         max_cost_usd: req.max_cost_usd,
     })
 }
 
-/// Creates the run record (status running) for a planned config.
-pub fn create_run(store: &Store, config: &RunConfig) -> Result<RunDetail, BenchError> {
-    Ok(store.create_run(&NewRun {
-        config: serde_json::to_value(config).expect("config serialises"),
+/// The pre-flight estimate of a request: no network, nothing written.
+pub fn estimate_request(store: &Store, req: &BatchRequest, env: &dyn Env, all_personas: &[Persona]) -> Result<(Estimate, RunConfig), BenchError> {
+    let settings = ProviderSettings::resolve(req.provider, req.base_url.clone(), env)?;
+    let config = plan_run(store, req, &settings, all_personas)?;
+    let e = estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, settings.typical_call_secs());
+    Ok((e, config))
+}
+
+/// Validates a request, creates its run (status running) and the runner for its provider.
+pub fn prepare_new(store: &Store, req: &BatchRequest, env: &dyn Env, all_personas: &[Persona]) -> Result<Prepared, BenchError> {
+    let settings = ProviderSettings::resolve(req.provider, req.base_url.clone(), env)?;
+    let config = plan_run(store, req, &settings, all_personas)?;
+    let run = store.create_run(&NewRun {
+        config: serde_json::to_value(&config).expect("config serialises"),
         provider: config.provider.as_str().to_owned(),
         is_demo: config.provider == ProviderKind::Mock,
         total_tests: config.matrix.len() as u64,
-    })?)
+    })?;
+    Ok(Prepared { run, runner: runner(store, &settings) })
+}
+
+/// Claims a run to continue it (the given one, or this installation's latest unfinished run),
+/// exactly as recorded. The provider is resolved first, so a missing key changes nothing.
+pub fn prepare_resume(store: &Store, run_id: Option<&str>, env: &dyn Env) -> Result<Prepared, BenchError> {
+    let run = match run_id {
+        Some(id) => store.run(id)?,
+        None => store.latest_unfinished_run()?.ok_or(BenchError::NothingToResume)?,
+    };
+    let config = RunConfig::of(&run)?;
+    let settings = ProviderSettings::resolve(Some(config.provider), config.base_url, env)?;
+    let run = store.claim_run(&run.summary.id)?;
+    Ok(Prepared { run, runner: runner(store, &settings) })
+}
+
+fn runner(store: &Store, settings: &ProviderSettings) -> Runner {
+    Runner { store: store.clone(), provider: Arc::new(settings.build()), policy: RetryPolicy::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::llm::settings::Env;
+    use tokio_util::sync::CancellationToken;
+
+    struct Instant;
+    impl Env for Instant {
+        fn var(&self, name: &str) -> Option<String> {
+            (name == "CHIPBENCH_MOCK_LATENCY_SCALE").then(|| "0".into())
+        }
+    }
+
+    fn request(models: &[&str]) -> BatchRequest {
+        BatchRequest {
+            models: models.iter().map(|m| m.to_string()).collect(),
+            persona_ids: vec!["teacher".into()],
+            axes: Axes::default(),
+            provider: None,
+            base_url: None,
+            selector_model: None,
+            concurrency: 4,
+            max_cost_usd: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prepared_run_executes_and_a_finished_run_cannot_be_resumed() {
+        let store = Store::open_in_memory().unwrap();
+        let p = prepare_new(&store, &request(&["openai/gpt-5-mini"]), &Instant, &personas::built_in()).unwrap();
+        assert!(p.run.summary.is_demo, "no key: the mock, and a demo run");
+        let outcome = p.runner.execute(&p.run, CancellationToken::new(), |_| {}).await.unwrap();
+        assert_eq!((outcome.stored, outcome.total), (24, 24));
+        assert!(matches!(prepare_resume(&store, None, &Instant), Err(BenchError::NothingToResume)));
+        let err = prepare_resume(&store, Some(&outcome.run_id), &Instant).err().unwrap();
+        assert!(err.to_string().contains("already completed"), "{err}");
+    }
+
+    #[test]
+    fn plans_are_validated_before_anything_is_written() {
+        let store = Store::open_in_memory().unwrap();
+        let all = personas::built_in();
+        let cases: [(BatchRequest, &str); 4] = [
+            (request(&["nope/model"]), "unknown model `nope/model`"),
+            (BatchRequest { concurrency: 0, ..request(&[]) }, "concurrency: 0 must be at least 1"),
+            (BatchRequest { max_cost_usd: Some(-1.0), ..request(&[]) }, "max cost: -1 must be a positive number of dollars"),
+            (BatchRequest { axes: Axes { chip_counts: vec![], ..Axes::default() }, ..request(&[]) }, "the matrix is empty"),
+        ];
+        for (req, message) in cases {
+            let err = prepare_new(&store, &req, &Instant, &all).err().expect("refused");
+            assert!(err.to_string().contains(message), "{err}");
+        }
+        assert_eq!(store.run_count().unwrap(), 0);
+        let (e, _) = estimate_request(&store, &request(&[]), &Instant, &all).unwrap();
+        assert_eq!(e.tests, 10 * 24, "every model when none is named");
+        assert_eq!(e.minutes, 0.0, "the instant mock takes no time");
+    }
 }

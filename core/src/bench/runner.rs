@@ -78,8 +78,12 @@ pub struct Outcome {
 pub enum BenchError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("run config: {0}")]
+    #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    Settings(#[from] crate::llm::SettingsError),
+    #[error("no unfinished run of this installation to resume")]
+    NothingToResume,
 }
 
 impl crate::error::Coded for BenchError {
@@ -87,6 +91,8 @@ impl crate::error::Coded for BenchError {
         match self {
             Self::Store(e) => crate::error::Coded::code(e),
             Self::Config(_) => crate::ErrorCode::Validation,
+            Self::Settings(e) => crate::error::Coded::code(e),
+            Self::NothingToResume => crate::ErrorCode::NotFound,
         }
     }
 }

@@ -28,10 +28,10 @@ impl Default for MockConfig {
 
 impl MockConfig {
     /// Reads `CHIPBENCH_MOCK_LATENCY_SCALE` and `CHIPBENCH_MOCK_FAULT_RATE`.
-    pub fn from_env() -> Result<MockConfig, String> {
-        let read = |name: &str, default: f64, max: f64| match std::env::var(name) {
-            Err(_) => Ok(default),
-            Ok(v) => v
+    pub fn from_env(env: &dyn super::settings::Env) -> Result<MockConfig, String> {
+        let read = |name: &str, default: f64, max: f64| match env.var(name) {
+            None => Ok(default),
+            Some(v) => v
                 .parse::<f64>()
                 .ok()
                 .filter(|x| (0.0..=max).contains(x))

@@ -149,6 +149,7 @@ impl crate::error::Coded for LlmError {
 
 /// Which provider a run uses; recorded in the run's config (never with a key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     Openrouter,

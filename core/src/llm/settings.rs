@@ -41,7 +41,7 @@ impl crate::error::Coded for SettingsError {
 }
 
 /// Environment lookups, injectable for tests.
-pub trait Env {
+pub trait Env: Send + Sync {
     fn var(&self, name: &str) -> Option<String>;
 }
 
@@ -69,7 +69,7 @@ impl ProviderSettings {
         if let Some(url) = base_url.as_deref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return Err(SettingsError::BadBaseUrl(url.to_owned()));
         }
-        let mock = if kind == ProviderKind::Mock { MockConfig::from_env().map_err(SettingsError::Mock)? } else { MockConfig::default() };
+        let mock = if kind == ProviderKind::Mock { MockConfig::from_env(env).map_err(SettingsError::Mock)? } else { MockConfig::default() };
         Ok(ProviderSettings { kind, base_url, api_key, mock })
     }
 
@@ -109,6 +109,15 @@ mod tests {
         let s = ProviderSettings::resolve(None, None, &keyed).unwrap();
         assert_eq!((s.kind, s.base_url.as_deref()), (ProviderKind::Openrouter, Some(OPENROUTER_BASE_URL)));
         assert!(!format!("{s:?}").contains("sk-or-x"), "Debug never shows the key");
+    }
+
+    #[test]
+    fn mock_tuning_is_validated() {
+        let bad = Fake(HashMap::from([("CHIPBENCH_MOCK_FAULT_RATE", "2")]));
+        let err = ProviderSettings::resolve(Some(ProviderKind::Mock), None, &bad).unwrap_err();
+        assert_eq!(err.to_string(), "CHIPBENCH_MOCK_FAULT_RATE=\"2\" is not a number between 0 and 1");
+        let fast = Fake(HashMap::from([("CHIPBENCH_MOCK_LATENCY_SCALE", "0")]));
+        assert_eq!(ProviderSettings::resolve(None, None, &fast).unwrap().mock.latency_scale, 0.0);
     }
 
     #[test]
