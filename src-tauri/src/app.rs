@@ -1,11 +1,17 @@
 //! The desktop app: wires state and the commands (see `commands/`) into Tauri, and generates the
 //! TypeScript bindings in `ui/src/bindings.ts` from the same list.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
-use chipbench_core::{identity, store::Store};
+use chipbench_core::{identity, llm::settings::ProcessEnv, store::Store};
+use tauri::Manager;
+use tauri_specta::Event;
 
-use crate::commands::{self, AppState};
+use crate::commands::{
+    self,
+    batches::{BatchFinished, BatchProgress, Batches},
+    AppState,
+};
 
 /// Every command the window may call; the bindings are generated from this list.
 pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
@@ -21,16 +27,33 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::ratings::ratings,
             commands::ratings::rater,
             commands::stats::stats,
+            commands::batches::estimate,
+            commands::batches::start_batch,
+            commands::batches::resume_batch,
+            commands::batches::cancel_batch,
         ])
+        .events(tauri_specta::collect_events![commands::batches::BatchProgress, commands::batches::BatchFinished])
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
         // Command outputs are only serialised and inputs only deserialised: one type each suffices.
         .disable_serde_phases()
 }
 
-/// Registers state and commands on a builder (the real runtime, or the mock one in tests).
-pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    builder.manage(state).invoke_handler(specta_builder::<R>().invoke_handler())
+/// Builds the app with its state, commands and events (the real runtime, or the mock one in tests).
+pub fn build<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState, context: tauri::Context<R>) -> tauri::Result<tauri::App<R>> {
+    let specta = specta_builder::<R>();
+    let app = builder.manage(state).invoke_handler(specta.invoke_handler()).build(context)?;
+    specta.mount_events(&app);
+    // Core reports progress through callbacks; only here do reports become window events.
+    let (a, b) = (app.handle().clone(), app.handle().clone());
+    app.manage(Arc::new(Batches::new(move |p: BatchProgress| log_emit(p.emit(&a)), move |f: BatchFinished| log_emit(f.emit(&b)))));
+    Ok(app)
+}
+
+fn log_emit(result: tauri::Result<()>) {
+    if let Err(e) = result {
+        tracing::warn!("emitting a batch event failed: {e}");
+    }
 }
 
 pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
@@ -43,8 +66,8 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let state = AppState { store, rater: identity::default_rater(&identity::System) };
-    setup(tauri::Builder::default(), state).run(tauri::generate_context!()).expect("the Tauri app failed to start");
+    let state = AppState { store, rater: identity::default_rater(&identity::System), env: Arc::new(ProcessEnv) };
+    build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start").run(|_, _| {});
     std::process::ExitCode::SUCCESS
 }
 
@@ -57,17 +80,30 @@ mod tests {
     };
     use serde_json::{json, Value};
     use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+    use tauri_specta::Event;
 
     struct App {
         window: tauri::WebviewWindow<MockRuntime>,
         store: Store,
     }
 
+    /// The environment the app sees in tests: no keys, and this mock latency scale.
+    struct MockLatency(&'static str);
+    impl chipbench_core::llm::settings::Env for MockLatency {
+        fn var(&self, name: &str) -> Option<String> {
+            (name == "CHIPBENCH_MOCK_LATENCY_SCALE").then(|| self.0.into())
+        }
+    }
+
     impl App {
         fn new() -> App {
+            Self::with_mock_latency("0")
+        }
+
+        fn with_mock_latency(scale: &'static str) -> App {
             let store = Store::open_in_memory().unwrap();
-            let state = AppState { store: store.clone(), rater: "ana@example.com".into() };
-            let app = setup(mock_builder(), state).build(mock_context(noop_assets())).expect("mock app");
+            let state = AppState { store: store.clone(), rater: "ana@example.com".into(), env: Arc::new(MockLatency(scale)) };
+            let app = build(mock_builder(), state, mock_context(noop_assets())).expect("mock app");
             let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
             App { window, store }
         }
@@ -159,6 +195,68 @@ mod tests {
         assert_eq!(stats["stats"][0]["result_count"], 1);
         let err = app.invoke("stats", json!({"query": {"group_by": "model; DROP TABLE results", "run_id": null}})).unwrap_err();
         assert!(err.as_str().unwrap_or_default().contains("unknown variant"), "not a stats dimension: {err}");
+    }
+
+    fn batch_request(concurrency: usize) -> Value {
+        json!({"models": ["openai/gpt-5-mini"], "persona_ids": ["teacher"],
+               "axes": {"styles": ["terse", "guided"], "constraint_types": ["with_constraint", "no_constraint"],
+                        "input_types": ["basic", "enriched"], "chip_counts": [10, 15, 20]},
+               "provider": null, "base_url": null, "selector_model": null, "concurrency": concurrency, "max_cost_usd": null})
+    }
+
+    impl App {
+        /// Collects `batch-progress` and `batch-finished` events.
+        fn events(&self) -> (std::sync::mpsc::Receiver<BatchProgress>, std::sync::mpsc::Receiver<BatchFinished>) {
+            let (ptx, prx) = std::sync::mpsc::channel();
+            let (ftx, frx) = std::sync::mpsc::channel();
+            let handle = self.window.app_handle();
+            BatchProgress::listen(handle, move |e| drop(ptx.send(e.payload)));
+            BatchFinished::listen(handle, move |e| drop(ftx.send(e.payload)));
+            (prx, frx)
+        }
+    }
+
+    #[test]
+    fn a_started_batch_reports_progress_and_its_end_as_events() {
+        let app = App::new();
+        let (progress, finished) = app.events();
+        let run_id = app.invoke("start_batch", json!({"request": batch_request(4)})).unwrap();
+        let end = finished.recv_timeout(std::time::Duration::from_secs(20)).expect("batch-finished arrives");
+        assert_eq!((json!(end.run_id), end.status, end.counts.done, end.counts.total), (run_id, chipbench_core::store::RunStatus::Completed, 24, 24));
+        let reports: Vec<BatchProgress> = progress.try_iter().collect();
+        assert!(!reports.is_empty(), "progress arrives as events");
+        assert!(reports.windows(2).all(|w| w[0].counts.done <= w[1].counts.done), "done only grows");
+        assert_eq!(app.store.run(&end.run_id).unwrap().summary.result_count, 24);
+    }
+
+    #[test]
+    fn cancel_interrupts_and_resume_completes() {
+        let app = App::with_mock_latency("1"); // calls of 40-200 ms: the batch takes seconds
+        let (progress, finished) = app.events();
+        let run_id = app.invoke("start_batch", json!({"request": batch_request(1)})).unwrap();
+        progress.recv_timeout(std::time::Duration::from_secs(20)).expect("the batch started");
+        assert_eq!(app.invoke("cancel_batch", json!({"runId": run_id})).unwrap(), true);
+        let end = finished.recv_timeout(std::time::Duration::from_secs(10)).expect("stops within the grace");
+        assert_eq!((end.status, end.reason.as_deref()), (chipbench_core::store::RunStatus::Interrupted, Some("interrupted by user")));
+        assert!(end.counts.done < 24);
+        assert_eq!(app.invoke("cancel_batch", json!({"runId": run_id})).unwrap(), false, "nothing left to cancel");
+
+        let resumed = app.invoke("resume_batch", json!({"runId": run_id})).unwrap();
+        assert_eq!(resumed, run_id, "the same run continues");
+        let end = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the resumed run ends");
+        assert_eq!((end.status, end.counts.done), (chipbench_core::store::RunStatus::Completed, 24));
+    }
+
+    #[test]
+    fn estimate_and_bad_requests_run_nothing() {
+        let app = App::new();
+        let e = app.invoke("estimate", json!({"request": batch_request(4)})).unwrap();
+        assert_eq!((e["tests"].clone(), e["calls"].clone()), (json!(24), json!(12 + 36)));
+        let err = app.invoke("start_batch", json!({"request": batch_request(0)})).unwrap_err();
+        assert_eq!(err, json!({"code": "validation", "message": "concurrency: 0 must be at least 1"}));
+        let err = app.invoke("resume_batch", json!({"runId": null})).unwrap_err();
+        assert_eq!(err["code"], "not_found");
+        assert_eq!(app.store.run_count().unwrap(), 0, "no run was created");
     }
 
     /// The committed bindings must match the commands; regenerate with

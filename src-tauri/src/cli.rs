@@ -292,18 +292,10 @@ fn shell_quote(s: &str) -> String {
 /// Progress on stderr: a bar on a terminal, otherwise a plain line at most every two seconds.
 struct Reporter {
     bar: Option<indicatif::ProgressBar>,
-    state: Mutex<Counts>,
-}
-
-#[derive(Default)]
-struct Counts {
-    done: u64,
-    total: u64,
-    errors: u64,
-    failed: u64,
-    spent: f64,
-    started: Option<Instant>,
-    last_line: Option<Instant>,
+    started: Instant,
+    /// Results stored before this session (a resume), left out of the rate.
+    stored_before: std::sync::atomic::AtomicU64,
+    last_line: Mutex<Option<Instant>>,
 }
 
 impl Reporter {
@@ -315,45 +307,43 @@ impl Reporter {
             );
             bar
         });
-        Reporter { bar, state: Mutex::new(Counts::default()) }
+        Reporter { bar, started: Instant::now(), stored_before: Default::default(), last_line: Mutex::new(None) }
     }
 
     fn report(&self, p: Progress) {
-        let mut c = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        match p {
-            Progress::Started { run_id, total, already_stored } => {
-                c.total = total;
-                c.done = already_stored;
-                c.started = Some(Instant::now());
-                eprintln!("run {run_id}: {total} tests, {already_stored} already stored");
+        let counts = match p {
+            Progress::Started { run_id, counts } => {
+                eprintln!("run {run_id}: {} tests, {} already stored", counts.total, counts.done);
+                self.stored_before.store(counts.done, std::sync::atomic::Ordering::Relaxed);
                 if let Some(bar) = &self.bar {
-                    bar.set_length(total);
-                    bar.set_position(already_stored);
+                    bar.set_length(counts.total);
                 }
+                counts
             }
-            Progress::TestDone { errors, spent_usd, .. } => {
-                c.done += 1;
-                c.errors += u64::from(errors > 0);
-                c.spent = spent_usd;
-            }
-            Progress::TestFailed { key, error } => {
-                c.failed += 1;
+            Progress::TestDone { counts, .. } => counts,
+            Progress::TestFailed { key, error, counts } => {
                 self.line(&format!("test failed [{key}]: {error}"));
+                counts
             }
-            Progress::Stopping { reason } => self.line(&format!("stopping: {reason}; letting calls in flight finish for up to {}s", bench::GRACE.as_secs())),
-        }
-        let msg = format!("${:.4}  errors {}  failed {}", c.spent, c.errors, c.failed);
+            Progress::Stopping { reason } => {
+                self.line(&format!("stopping: {reason}; letting calls in flight finish for up to {}s", bench::GRACE.as_secs()));
+                return;
+            }
+        };
+        let msg = format!("${:.4}  errors {}  failed {}", counts.spent_usd, counts.with_errors, counts.failed);
         match &self.bar {
             Some(bar) => {
-                bar.set_position(c.done);
+                bar.set_position(counts.done);
                 bar.set_message(msg);
             }
             None => {
-                let due = c.last_line.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) || c.done == c.total;
-                if due {
-                    let secs = c.started.map_or(0.0, |s| s.elapsed().as_secs_f64()).max(1e-3);
-                    eprintln!("[{}/{}] {:.1} tests/s  {msg}", c.done, c.total, c.done as f64 / secs);
-                    c.last_line = Some(Instant::now());
+                let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
+                let finished = counts.done + counts.failed == counts.total;
+                if finished || last.is_none_or(|t| t.elapsed() >= Duration::from_secs(2)) {
+                    let new = counts.done - self.stored_before.load(std::sync::atomic::Ordering::Relaxed);
+                    let rate = new as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+                    eprintln!("[{}/{}] {rate:.1} tests/s  {msg}", counts.done, counts.total);
+                    *last = Some(Instant::now());
                 }
             }
         }

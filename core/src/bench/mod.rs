@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 pub use matrix::{estimate, Axes, ConstraintType, Estimate, InputType, Matrix, RunConfig, TestKey, DEFAULT_SELECTOR};
 pub use pipeline::{run_test, TestContext};
-pub use runner::{BenchError, Outcome, Progress, Runner, StopCause, GRACE};
+pub use runner::{BenchError, Counts, Outcome, Progress, Runner, StopCause, GRACE};
 
 use crate::{
     llm::{settings::Env, ProviderKind, ProviderSettings, RetryPolicy},

@@ -15,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use serde::{Deserialize, Serialize};
 use tokio::{sync::Semaphore, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
@@ -34,12 +35,27 @@ pub const GRACE: Duration = Duration::from_secs(5);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const MAX_GROUP: usize = 512;
 
+/// Where a run stands; every progress report carries it, so no consumer has to count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Counts {
+    pub total: u64,
+    /// Tests with a stored (or queued) result, including those stored before a resume.
+    pub done: u64,
+    /// Tests that failed at the transport level in this session.
+    pub failed: u64,
+    /// Results with content errors.
+    pub with_errors: u64,
+    /// Dollars spent by this session's calls.
+    pub spent_usd: f64,
+}
+
 /// Progress reports; the CLI prints them, the app turns them into events.
 #[derive(Debug, Clone)]
 pub enum Progress {
-    Started { run_id: String, total: u64, already_stored: u64 },
-    TestDone { key: TestKey, errors: usize, cost_usd: f64, spent_usd: f64 },
-    TestFailed { key: TestKey, error: String },
+    Started { run_id: String, counts: Counts },
+    TestDone { key: TestKey, errors: usize, counts: Counts },
+    TestFailed { key: TestKey, error: String, counts: Counts },
     Stopping { reason: String },
 }
 
@@ -131,14 +147,14 @@ impl Runner {
         let done: HashSet<String> = self.store.result_ids(&run_id)?;
         let pending: Vec<TestKey> = config.matrix.keys().filter(|k| !done.contains(&ids::result_id(k, &run_id))).collect();
         let total = config.matrix.len() as u64;
-        progress(Progress::Started { run_id: run_id.clone(), total, already_stored: done.len() as u64 });
+        let mut tally = Tally { counts: Counts { total, done: done.len() as u64, with_errors: run.summary.error_count, ..Counts::default() }, ..Tally::default() };
+        progress(Progress::Started { run_id: run_id.clone(), counts: tally.counts });
 
         let (tx, rx) = mpsc::channel::<NewResult>();
         let writer = spawn_writer(self.store.clone(), run_id.clone(), rx);
         let budget = config.max_cost_usd.map(|usd| (usd * 1e6).round() as u64);
         let sem = Arc::new(Semaphore::new(config.concurrency.max(1)));
         let mut tasks: JoinSet<(TestKey, Result<NewResult, LlmError>)> = JoinSet::new();
-        let mut tally = Tally::default();
 
         for key in pending {
             if let Some(limit) = budget.filter(|&l| shared.spent.load(Ordering::Relaxed) >= l) {
@@ -204,7 +220,7 @@ impl Runner {
             (None, None) if summary.result_count == total => (RunStatus::Completed, None),
             (None, None) => (
                 RunStatus::Interrupted,
-                Some(format!("{} test(s) failed after retries (last: {}); resume to retry them", tally.failed, tally.last_error.as_deref().unwrap_or("?"))),
+                Some(format!("{} test(s) failed after retries (last: {}); resume to retry them", tally.counts.failed, tally.last_error.as_deref().unwrap_or("?"))),
             ),
         };
         self.store.finish_run(&run_id, status, reason.as_deref())?;
@@ -215,7 +231,7 @@ impl Runner {
             stop: tally.stop,
             total,
             stored: summary.result_count,
-            failed: tally.failed,
+            failed: tally.counts.failed,
             with_errors: summary.error_count,
             spent_usd,
         })
@@ -231,9 +247,9 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 
 #[derive(Default)]
 struct Tally {
+    counts: Counts,
     stop: Option<StopCause>,
     reason: Option<String>,
-    failed: u64,
     consecutive_failures: u64,
     last_error: Option<String>,
 }
@@ -251,12 +267,10 @@ impl Tally {
         match result {
             Ok(r) => {
                 self.consecutive_failures = 0;
-                progress(Progress::TestDone {
-                    key,
-                    errors: r.outputs.errors.len(),
-                    cost_usd: r.cost_usd,
-                    spent_usd: shared.spent.load(Ordering::Relaxed) as f64 / 1e6,
-                });
+                self.counts.done += 1;
+                self.counts.with_errors += u64::from(!r.outputs.errors.is_empty());
+                self.counts.spent_usd = shared.spent.load(Ordering::Relaxed) as f64 / 1e6;
+                progress(Progress::TestDone { key, errors: r.outputs.errors.len(), counts: self.counts });
                 // The writer hangs up only after a failed write.
                 if tx.send(r).is_err() {
                     self.stop(StopCause::Storage, "the database refused a write".into(), progress);
@@ -269,14 +283,15 @@ impl Tally {
                     self.stop(StopCause::Auth, format!("the provider refused the credentials: {}", e.message), progress);
                     shared.calls.cancel();
                 }
-                self.failed += 1;
+                self.counts.failed += 1;
                 self.consecutive_failures += 1;
                 if self.consecutive_failures >= UNREACHABLE_AFTER {
                     self.stop(StopCause::Unreachable, format!("the last {UNREACHABLE_AFTER} tests all failed; last error: {}", e.message), progress);
                     shared.calls.cancel();
                 }
                 self.last_error = Some(e.message.clone());
-                progress(Progress::TestFailed { key, error: format!("{} after {} attempt(s)", e.message, e.attempts) });
+                self.counts.spent_usd = shared.spent.load(Ordering::Relaxed) as f64 / 1e6;
+                progress(Progress::TestFailed { key, error: format!("{} after {} attempt(s)", e.message, e.attempts), counts: self.counts });
             }
         }
     }

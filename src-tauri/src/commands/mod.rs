@@ -1,12 +1,15 @@
 //! Tauri commands: thin adapters (parse, call core, map the error), one file per domain. They run
 //! off the main thread (`async`), so a slow query never freezes the window.
 
+pub mod batches;
 pub mod ratings;
 pub mod results;
 pub mod runs;
 pub mod stats;
 
-use chipbench_core::{store::Store, Coded, ErrorCode};
+use std::sync::Arc;
+
+use chipbench_core::{llm::settings::Env, store::Store, Coded, ErrorCode};
 use serde::Serialize;
 
 /// What every command returns on failure: the UI branches on `code` and shows `message`.
@@ -24,8 +27,9 @@ impl<E: Coded> From<E> for CommandError {
 
 pub type Result<T> = std::result::Result<T, CommandError>;
 
-/// The app's state: the database and who is rating.
+/// The app's state: the database, who is rating, and where provider keys and tuning come from.
 pub struct AppState {
     pub store: Store,
     pub rater: String,
+    pub env: Arc<dyn Env>,
 }
