@@ -10,6 +10,7 @@ use serde_json::Value;
 pub const BUILT_IN: &str = include_str!("../../personas.json");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Persona {
     pub id: String,
     pub name: String,

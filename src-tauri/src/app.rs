@@ -27,6 +27,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::ratings::ratings,
             commands::ratings::rater,
             commands::stats::stats,
+            commands::catalog::models,
+            commands::catalog::personas,
             commands::batches::estimate,
             commands::batches::start_batch,
             commands::batches::resume_batch,
@@ -245,6 +247,14 @@ mod tests {
         assert_eq!(resumed, run_id, "the same run continues");
         let end = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the resumed run ends");
         assert_eq!((end.status, end.counts.done), (chipbench_core::store::RunStatus::Completed, 24));
+    }
+
+    #[test]
+    fn the_catalog_lists_models_and_personas() {
+        let app = App::new();
+        assert_eq!(app.invoke("models", json!({})).unwrap().as_array().unwrap().len(), 10);
+        let personas = app.invoke("personas", json!({})).unwrap();
+        assert_eq!(personas[0]["id"], "tech_pm");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-// The UI's one door to Rust. Commands and their types are generated (bindings.ts); this module
-// turns their result objects into values or thrown CommandErrors, so components stay simple.
-import { commands, type CommandError } from "./bindings";
+// The UI's one door to Rust. Commands, events and their types are generated (bindings.ts); this
+// module turns command results into values or thrown CommandErrors, so components stay simple.
+import { commands, events, type BatchFinished, type BatchProgress, type BatchRequest, type CommandError } from "./bindings";
 
 export type * from "./bindings";
 
@@ -20,5 +20,19 @@ export function messageOf(e: unknown): string {
 export const api = {
   runCount: () => unwrap(commands.runCount()),
   runs: () => unwrap(commands.runs()),
+  models: () => unwrap(commands.models()),
+  personas: () => commands.personas(),
   rater: () => commands.rater(),
+  estimate: (request: BatchRequest) => unwrap(commands.estimate(request)),
+  startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
+  resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),
+  cancelBatch: (runId: string) => commands.cancelBatch(runId),
+  /** Subscribes to batch events; returns the unsubscribe function. */
+  onBatch: async (progress: (p: BatchProgress) => void, finished: (f: BatchFinished) => void) => {
+    const offs = await Promise.all([
+      events.batchProgress.listen((e) => progress(e.payload)),
+      events.batchFinished.listen((e) => finished(e.payload)),
+    ]);
+    return () => offs.forEach((off) => off());
+  },
 };

@@ -21,6 +21,8 @@ export const commands = {
 	/**  Who is rating in this window. */
 	rater: () => __TAURI_INVOKE<string>("rater"),
 	stats: (query: StatsQuery) => typedError<StatsList, CommandError>(__TAURI_INVOKE("stats", { query })),
+	models: () => typedError<Model[], CommandError>(__TAURI_INVOKE("models")),
+	personas: () => __TAURI_INVOKE<Persona[]>("personas"),
 	/**  Tests, calls, dollars and minutes a request would take; nothing is run or written. */
 	estimate: (request: BatchRequest) => typedError<Estimate, CommandError>(__TAURI_INVOKE("estimate", { request })),
 	/**  Starts a batch in the background; returns the new run's id. */
@@ -154,6 +156,14 @@ export type Metrics = {
 	unknown_type_dropped: number,
 };
 
+export type Model = {
+	id: string,
+	name: string,
+	/**  Dollars per million input tokens. */
+	input_price: number | null,
+	output_price: number | null,
+};
+
 /**
  *  What a test produced, beyond its key and summary figures: stored with a new result and
  *  returned in a result's detail.
@@ -170,6 +180,16 @@ export type Outputs = {
 	output_tokens: number,
 	billed_cost_usd: number | null,
 	metrics: Metrics,
+};
+
+export type Persona = {
+	id: string,
+	name: string,
+	sector: string,
+	desired_role: string,
+	seniority: string,
+	background: string,
+	goals: string,
 };
 
 /**  Which provider a run uses; recorded in the run's config (never with a key). */

@@ -2,6 +2,7 @@
 //! off the main thread (`async`), so a slow query never freezes the window.
 
 pub mod batches;
+pub mod catalog;
 pub mod ratings;
 pub mod results;
 pub mod runs;
