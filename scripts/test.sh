@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine and runs every test: unit tests, the Tauri mock-runtime test, the
-# end-to-end CLI tests against the fake provider, the SIGKILL crash test, and the real llama.cpp
-# server test; then compiles the benchmarks (run them with scripts/bench.sh).
+# Sets up a fresh Debian machine and runs every test: unit tests, the Tauri mock-runtime tests, the
+# end-to-end CLI tests against the fake provider, the SIGKILL crash test, the real llama.cpp server
+# test, and the real app over WebDriver under Xvfb; then compiles the benchmarks (scripts/bench.sh
+# runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -21,5 +22,6 @@ for _ in $(seq 1 120); do
 done
 export CHIPBENCH_LLAMA_URL="http://127.0.0.1:$port/v1"
 
-cargo test --workspace --no-fail-fast
+export PATH="$HOME/.cargo/bin:$PATH"   # tauri-driver
+xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --no-fail-fast
 cargo bench -p chipbench-e2e --no-run

@@ -3,9 +3,11 @@
 //! - `cli`: the `chipbench` binary: batches, bad input, exit codes, Ctrl-C, export.
 //! - `crash`: SIGKILL in the middle of a batch, then `--resume`.
 //! - `llama`: the client against a real llama.cpp server (started by scripts/test.sh).
+//! - `ui`: the real app (WebKit) driven over WebDriver under Xvfb (tauri-driver).
 
 mod cli;
 mod client;
 mod crash;
 mod llama;
 mod support;
+mod ui;

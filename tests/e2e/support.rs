@@ -26,7 +26,8 @@ impl From<Output> for Run {
 pub fn command(db: &Path, args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(chipbench_bin());
     cmd.arg("--db").arg(db).args(args);
-    for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CHIPBENCH_DB", "CHIPBENCH_MOCK_FAULT_RATE"] {
+    // No DISPLAY: headless runs must never need GTK.
+    for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CHIPBENCH_DB", "CHIPBENCH_MOCK_FAULT_RATE", "DISPLAY", "WAYLAND_DISPLAY"] {
         cmd.env_remove(var);
     }
     cmd.env("CHIPBENCH_MOCK_LATENCY_SCALE", "0").env("RUST_LOG", "error").kill_on_drop(true);
@@ -65,4 +66,14 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         Setup { url: fake.base_url(), db: dir.path().join("c.db"), fake, dir }
     }
+}
+
+/// A test that needs an outside part (a real server, a display) runs when it is there, fails under
+/// CI when it is not (CI must run it), and otherwise says it was skipped.
+pub fn available(what: &str, present: bool) -> bool {
+    if !present {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test, but {what} is missing");
+        eprintln!("skipping: {what} is missing (scripts/test.sh provides it)");
+    }
+    present
 }

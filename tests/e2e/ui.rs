@@ -1,0 +1,122 @@
+//! The real app (WebKit) over WebDriver: tauri-driver + WebKitWebDriver, under the Xvfb display
+//! scripts/test.sh provides. Each test gets free ports and a fresh database, runs the mock at zero
+//! latency, and waits on page state, never on fixed sleeps. Screenshots land in target/screenshots.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use chipbench_e2e::chipbench_bin;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::support::{available, query_i64};
+
+struct Driver {
+    _child: tokio::process::Child,
+    port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts tauri-driver, or None (skipped outside CI) when it or a display is missing.
+async fn driver() -> Option<Driver> {
+    let display = std::env::var_os("DISPLAY").is_some();
+    let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
+        return None;
+    }
+    let (port, native) = (free_port(), free_port());
+    let child = tokio::process::Command::new("tauri-driver")
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
+        .env_remove("OPENROUTER_API_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tauri-driver");
+    let status = format!("http://127.0.0.1:{port}/status");
+    for _ in 0..100 {
+        if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
+            return Some(Driver { _child: child, port });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tauri-driver did not answer on {status}");
+}
+
+async fn open_app(driver: &Driver, db: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), json!({"application": chipbench_bin(), "args": ["--db", db]}));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session")
+}
+
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = wait_for(c, css).await.text().await.unwrap_or_default();
+        if text.contains(want) {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} shows {text:?}, never {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn button(c: &Client, label: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&format!("//button[normalize-space()='{label}']"))).await.unwrap()
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let dir = chipbench_bin().parent().unwrap().join("../screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mock_batch_started_from_the_window_runs_to_completion() {
+    let Some(driver) = driver().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    wait_for(&c, "[data-testid=no-runs]").await;
+    button(&c, "New batch").await.click().await.unwrap();
+    // Defaults: the first model, every persona, every variant.
+    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    screenshot(&c, "new-batch").await;
+    button(&c, "Start batch").await.click().await.unwrap();
+    let done = wait_for(&c, "tr[data-status=completed] [data-testid=done]").await;
+    assert_eq!(done.text().await.unwrap(), "288");
+    screenshot(&c, "runs").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 288, "the window's batch stored every test");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
+    let Some(driver) = driver().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "New batch").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=estimate]", "tests").await;
+    let concurrency = wait_for(&c, "input[name=concurrency]").await;
+    for (typed, message) in [("0", "concurrency: 0 must be at least 1"), ("abc", "concurrency: `abc` is not a whole number")] {
+        concurrency.clear().await.unwrap();
+        concurrency.send_keys(typed).await.unwrap();
+        wait_for_text(&c, "[data-testid=batch-problem]", message).await;
+        assert!(!button(&c, "Start batch").await.is_enabled().await.unwrap(), "cannot start with {typed:?}");
+    }
+    screenshot(&c, "bad-input").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs"), 0);
+}
