@@ -120,3 +120,31 @@ async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM runs"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blind_keyboard_rating_stores_ratings_and_undo_withdraws_one() {
+    let Some(driver) = driver().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ui.db");
+    let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+    let c = open_app(&driver, &db).await;
+    button(&c, "Rate").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=rate-progress]", "1 of 24").await;
+    wait_for_text(&c, "[data-testid=model]", "hidden until you rate").await;
+    for (i, key) in ["1", "2", "3", "4", "5"].into_iter().enumerate() {
+        c.active_element().await.unwrap().send_keys(key).await.unwrap();
+        wait_for_text(&c, "[data-testid=rate-progress]", &format!("{} of 24", i + 2)).await;
+    }
+    let notice = wait_for_text(&c, "[data-testid=rate-notice]", "Rated 5").await;
+    assert!(notice.contains("that was openai/gpt-5-mini"), "blind mode reveals the model once rated: {notice}");
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 5);
+    assert_eq!(query_i64(&db, "SELECT sum(rating) FROM ratings WHERE deleted_at IS NULL"), 15, "the keys' ratings 1..5");
+    screenshot(&c, "rate").await;
+
+    c.active_element().await.unwrap().send_keys("u").await.unwrap();
+    wait_for_text(&c, "[data-testid=rate-notice]", "Rating undone").await;
+    wait_for_text(&c, "[data-testid=rate-progress]", "5 of 24").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 4, "u withdrew the last rating");
+}

@@ -230,7 +230,15 @@ export type ResultFilter = {
 	user: string | null,
 	limit: number,
 	offset: number,
+	order?: ResultOrder,
 };
+
+/**  The order of a results page. */
+export type ResultOrder = 
+/**  Newest-arrived first. */
+"newest" | 
+/**  A stable shuffle that says nothing about the model (result ids are hashes), for blind rating. */
+"shuffled";
 
 export type ResultPage = {
 	results: ResultSummary[],

@@ -83,6 +83,9 @@ pub struct MockProvider {
     config: MockConfig,
 }
 
+/// Capitalised words of the prompt templates themselves, which say nothing about the persona.
+const TEMPLATE_WORDS: [&str; 8] = ["Generate", "Each", "Answer", "JSON", "Make", "Every", "Include", "Among"];
+
 const WORDS: [&[&str]; 4] = [
     &["quarterly review", "deadline crunch", "first week", "budget cut", "audit visit", "handover meeting", "peak season", "incident call"],
     &["KPI", "throughput", "root cause", "stakeholder map", "runway", "SLA", "backlog", "compliance"],
@@ -126,9 +129,13 @@ impl MockProvider {
         if rng.random_bool(p.malformed) {
             return "I'm sorry, I can't produce that list right now.".to_owned();
         }
-        // A word from the prompt makes chips differ by persona.
+        // A capitalised word of the prompt (the persona's sector or role) makes chips differ by persona.
         let prompt = req.messages.last().map(|m| m.content.as_str()).unwrap_or("");
-        let topic = prompt.split_whitespace().filter(|w| w.len() > 6 && w.chars().all(char::is_alphabetic)).nth(rng.random_range(0..3)).unwrap_or("field");
+        let topics: Vec<&str> = prompt
+            .split_whitespace()
+            .filter(|w| w.len() > 3 && w.starts_with(char::is_uppercase) && w.chars().all(char::is_alphabetic) && !TEMPLATE_WORDS.contains(w))
+            .collect();
+        let topic = if topics.is_empty() { "field" } else { topics[rng.random_range(0..topics.len())] };
         let mut n = req.want;
         if rng.random_bool(p.short_list) {
             n = n.saturating_sub(rng.random_range(1..=3.min(n.max(1))));

@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
 pub use catalog::Model;
-pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultPage, ResultSummary};
+pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use stats::{GroupBy, GroupKey, StatsQuery, StatsRow};
 

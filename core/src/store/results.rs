@@ -51,6 +51,18 @@ pub struct NewResult {
     pub created_at: String,
 }
 
+/// The order of a results page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ResultOrder {
+    /// Newest-arrived first.
+    #[default]
+    Newest,
+    /// A stable shuffle that says nothing about the model (result ids are hashes), for blind rating.
+    Shuffled,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ResultFilter {
@@ -63,6 +75,8 @@ pub struct ResultFilter {
     pub user: Option<String>,
     pub limit: u32,
     pub offset: u32,
+    #[serde(default)]
+    pub order: ResultOrder,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,10 +267,14 @@ impl Store {
             let n = p.len();
             p.extend([Sql::Integer(f.limit.into()), Sql::Integer(f.offset.into())]);
             // Pick the page's seqs from an index first; only the page's rows are then read.
+            let order = match f.order {
+                ResultOrder::Newest => "r.seq DESC",
+                ResultOrder::Shuffled => "r.id",
+            };
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS} FROM results r
-                 WHERE r.seq IN (SELECT r.seq FROM results r {clause} ORDER BY r.seq DESC LIMIT ?{} OFFSET ?{})
-                 ORDER BY r.seq DESC",
+                 WHERE r.seq IN (SELECT r.seq FROM results r {clause} ORDER BY {order} LIMIT ?{} OFFSET ?{})
+                 ORDER BY {order}",
                 n + 1,
                 n + 2
             );
@@ -381,6 +399,21 @@ pub(crate) mod tests {
     }
 
     use crate::store::TARGET_RESULT;
+
+    #[test]
+    fn shuffled_order_is_stable_and_mixes_models() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let all: Vec<_> = (1..=40).map(|n| sample(if n <= 20 { "a" } else { "b" }, "p", n, 0.0)).collect();
+        store.insert_results(&run, &all).unwrap();
+        let page = |order| store.results(&ResultFilter { limit: 40, order, ..Default::default() }).unwrap().results;
+        let newest: Vec<_> = page(ResultOrder::Newest).iter().map(|r| r.model.clone()).collect();
+        assert_eq!(newest[..20].iter().filter(|m| *m == "b").count(), 20, "newest first: all of b, then a");
+        let shuffled = page(ResultOrder::Shuffled);
+        assert_eq!(shuffled, page(ResultOrder::Shuffled), "the shuffle is stable between calls");
+        let b_in_first_half = shuffled[..20].iter().filter(|r| r.model == "b").count();
+        assert!((5..=15).contains(&b_in_first_half), "models are mixed: {b_in_first_half} of b in the first half");
+    }
 
     #[test]
     fn detail_round_trips_chips_and_metrics() {
