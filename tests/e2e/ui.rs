@@ -60,11 +60,21 @@ async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
 }
 
+/// Waits until the element's text contains `want`.
 async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
+    wait_until_text(c, css, want, |text| text.contains(want)).await
+}
+
+/// Waits until the element's text is exactly `want`.
+async fn wait_for_exact(c: &Client, css: &str, want: &str) -> String {
+    wait_until_text(c, css, want, |text| text.trim() == want).await
+}
+
+async fn wait_until_text(c: &Client, css: &str, want: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let text = wait_for(c, css).await.text().await.unwrap_or_default();
-        if text.contains(want) {
+        if ok(&text) {
             return text;
         }
         assert!(std::time::Instant::now() < deadline, "{css} shows {text:?}, never {want:?}");
@@ -94,8 +104,7 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
     screenshot(&c, "new-batch").await;
     button(&c, "Start batch").await.click().await.unwrap();
-    let done = wait_for(&c, "tr[data-status=completed] [data-testid=done]").await;
-    assert_eq!(done.text().await.unwrap(), "288");
+    wait_for_exact(&c, "tr[data-status=completed] [data-testid=done]", "288").await;
     screenshot(&c, "runs").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 288, "the window's batch stored every test");
@@ -122,19 +131,25 @@ async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn blind_keyboard_rating_stores_ratings_and_undo_withdraws_one() {
+async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     let Some(driver) = driver().await else { return };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ui.db");
     let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
     assert!(batch.code <= 1, "{}", batch.stderr);
     let c = open_app(&driver, &db).await;
+    let model_row = "tr[data-group='openai/gpt-5-mini']";
+    button(&c, "Leaderboard").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=board-empty]").await; // mock runs are demo runs: hidden by default
+    wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
+    wait_for_exact(&c, &format!("{model_row} [data-testid=rated]"), "0").await;
+
     button(&c, "Rate").await.click().await.unwrap();
-    wait_for_text(&c, "[data-testid=rate-progress]", "1 of 24").await;
+    wait_for_exact(&c, "[data-testid=rate-progress]", "1 of 24").await;
     wait_for_text(&c, "[data-testid=model]", "hidden until you rate").await;
     for (i, key) in ["1", "2", "3", "4", "5"].into_iter().enumerate() {
         c.active_element().await.unwrap().send_keys(key).await.unwrap();
-        wait_for_text(&c, "[data-testid=rate-progress]", &format!("{} of 24", i + 2)).await;
+        wait_for_exact(&c, "[data-testid=rate-progress]", &format!("{} of 24", i + 2)).await;
     }
     let notice = wait_for_text(&c, "[data-testid=rate-notice]", "Rated 5").await;
     assert!(notice.contains("that was openai/gpt-5-mini"), "blind mode reveals the model once rated: {notice}");
@@ -144,7 +159,14 @@ async fn blind_keyboard_rating_stores_ratings_and_undo_withdraws_one() {
 
     c.active_element().await.unwrap().send_keys("u").await.unwrap();
     wait_for_text(&c, "[data-testid=rate-notice]", "Rating undone").await;
-    wait_for_text(&c, "[data-testid=rate-progress]", "5 of 24").await;
+    wait_for_exact(&c, "[data-testid=rate-progress]", "5 of 24").await;
+
+    // The leaderboard counts the four remaining ratings: (1 + 2 + 3 + 4) / 4.
+    button(&c, "Leaderboard").await.click().await.unwrap();
+    wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
+    wait_for_exact(&c, &format!("{model_row} [data-testid=rated]"), "4").await;
+    wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "2.50").await;
+    screenshot(&c, "leaderboard").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 4, "u withdrew the last rating");
 }

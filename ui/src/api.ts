@@ -1,6 +1,6 @@
 // The UI's one door to Rust. Commands, events and their types are generated (bindings.ts); this
 // module turns command results into values or thrown CommandErrors, so components stay simple.
-import { commands, events, type BatchFinished, type BatchProgress, type BatchRequest, type CommandError, type ResultFilter } from "./bindings";
+import { commands, events, type BatchFinished, type BatchProgress, type BatchRequest, type CommandError, type ResultFilter, type StatsQuery } from "./bindings";
 
 export type * from "./bindings";
 
@@ -27,6 +27,7 @@ export const api = {
   result: (id: string) => unwrap(commands.result(id)),
   rate: (resultId: string, rating: number) => unwrap(commands.rate(resultId, rating)),
   unrate: (resultId: string) => unwrap(commands.unrate(resultId)),
+  stats: (query: StatsQuery) => unwrap(commands.stats(query)),
   estimate: (request: BatchRequest) => unwrap(commands.estimate(request)),
   startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
   resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),
