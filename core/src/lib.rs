@@ -5,7 +5,7 @@
 //!   retries and pricing.
 //! - [`bench`]: the chip benchmark: matrix, the per-test pipeline, and the batch runner.
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
-//! - [`identity`]: who is rating, by default.
+//! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
 
@@ -19,6 +19,7 @@ pub mod ids;
 pub mod llm;
 pub mod personas;
 pub mod prompts;
+pub mod settings;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use chipbench_core::{identity, llm::settings::ProcessEnv, store::Store};
+use chipbench_core::{identity, llm::settings::ProcessEnv, settings::SettingsFiles, store::Store};
 use tauri::Manager;
 use tauri_specta::Event;
 
@@ -33,6 +33,10 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::batches::start_batch,
             commands::batches::resume_batch,
             commands::batches::cancel_batch,
+            commands::settings::settings,
+            commands::settings::save_settings,
+            commands::settings::set_api_key,
+            commands::settings::save_model,
         ])
         .events(tauri_specta::collect_events![commands::batches::BatchProgress, commands::batches::BatchFinished])
         // Counts and token sums stay far below 2^53.
@@ -68,7 +72,12 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let state = AppState { store, rater: identity::default_rater(&identity::System), env: Arc::new(ProcessEnv) };
+    let state = AppState {
+        store,
+        files: SettingsFiles::new(crate::paths::config_dir()),
+        process_env: Arc::new(ProcessEnv),
+        default_rater: identity::default_rater(&identity::System),
+    };
     build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start").run(|_, _| {});
     std::process::ExitCode::SUCCESS
 }
@@ -87,6 +96,7 @@ mod tests {
     struct App {
         window: tauri::WebviewWindow<MockRuntime>,
         store: Store,
+        config: tempfile::TempDir,
     }
 
     /// The environment the app sees in tests: no keys, and this mock latency scale.
@@ -104,10 +114,16 @@ mod tests {
 
         fn with_mock_latency(scale: &'static str) -> App {
             let store = Store::open_in_memory().unwrap();
-            let state = AppState { store: store.clone(), rater: "ana@example.com".into(), env: Arc::new(MockLatency(scale)) };
+            let config = tempfile::tempdir().unwrap();
+            let state = AppState {
+                store: store.clone(),
+                files: SettingsFiles::new(config.path()),
+                process_env: Arc::new(MockLatency(scale)),
+                default_rater: "ana@example.com".into(),
+            };
             let app = build(mock_builder(), state, mock_context(noop_assets())).expect("mock app");
             let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
-            App { window, store }
+            App { window, store, config }
         }
 
         fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -247,6 +263,48 @@ mod tests {
         assert_eq!(resumed, run_id, "the same run continues");
         let end = finished.recv_timeout(std::time::Duration::from_secs(60)).expect("the resumed run ends");
         assert_eq!((end.status, end.counts.done), (chipbench_core::store::RunStatus::Completed, 24));
+    }
+
+    #[test]
+    fn settings_round_trip_keys_stay_masked_and_bad_values_change_nothing() {
+        let app = App::new();
+        let view = app.invoke("settings", json!({})).unwrap();
+        assert_eq!((view["rater"].clone(), view["keys"][0]["source"].clone()), (json!("ana@example.com"), Value::Null));
+        let settings = json!({"rater": "bo@example.com", "default_concurrency": 4, "openrouter_base_url": null, "openai_base_url": "http://127.0.0.1:8080/v1"});
+        let view = app.invoke("save_settings", json!({"settings": settings})).unwrap();
+        assert_eq!(view["rater"], "bo@example.com");
+        assert_eq!(app.invoke("rater", json!({})).unwrap(), "bo@example.com", "ratings now go to the new rater");
+
+        let view = app.invoke("set_api_key", json!({"provider": "openrouter", "key": "sk-or-v1-secret-0123456789"})).unwrap();
+        assert_eq!((view["keys"][0]["source"].clone(), view["keys"][0]["masked"].clone()), (json!("settings"), json!("sk-or-…6789")));
+        assert!(!view.to_string().contains("secret"), "the key never comes back to the UI");
+        let stored = std::fs::read_to_string(app.config.path().join("secrets.json")).unwrap();
+        assert!(stored.contains("sk-or-v1-secret-0123456789"), "keys live in the config dir");
+        let in_db: i64 = app
+            .store
+            .read(|c| {
+                let tables: Vec<String> = c.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                let mut hits = 0;
+                for t in tables {
+                    let columns: Vec<String> = c.prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                    for col in columns {
+                        hits += c.query_row::<i64, _, _>(&format!("SELECT count(*) FROM \"{t}\" WHERE CAST(\"{col}\" AS TEXT) LIKE '%secret%'"), [], |r| r.get(0))?;
+                    }
+                }
+                Ok(hits)
+            })
+            .unwrap();
+        assert_eq!(in_db, 0, "no table of the database holds the key");
+
+        let bad = json!({"rater": null, "default_concurrency": 0, "openrouter_base_url": null, "openai_base_url": null});
+        let err = app.invoke("save_settings", json!({"settings": bad})).unwrap_err();
+        assert_eq!(err, json!({"code": "validation", "message": "default concurrency: 0 must be at least 1"}));
+        assert_eq!(app.invoke("settings", json!({})).unwrap()["settings"]["default_concurrency"], 4, "nothing changed");
+
+        let model = json!({"id": "local/smollm2", "name": "SmolLM2", "input_price": 0.0, "output_price": 0.0});
+        assert_eq!(app.invoke("save_model", json!({"model": model})).unwrap().as_array().unwrap().len(), 11);
+        let bad = json!({"id": "x", "name": "x", "input_price": -1.0, "output_price": 0.0});
+        assert_eq!(app.invoke("save_model", json!({"model": bad})).unwrap_err()["message"], "model x: input_price -1 must be a non-negative number");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::{
     io::IsTerminal,
     path::{Path, PathBuf},
     process::ExitCode,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -17,6 +17,7 @@ use chipbench_core::{
     export,
     llm::{settings::ProcessEnv, ProviderKind},
     personas,
+    settings::SettingsFiles,
     store::{Model, RunStatus, Store},
     Coded, ErrorCode,
 };
@@ -159,9 +160,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         }
         return Ok(0);
     }
+    let files = SettingsFiles::new(crate::paths::config_dir());
+    let env = files.env(Arc::new(ProcessEnv))?;
     let prepared = match &cli.resume {
-        Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &ProcessEnv)?,
-        None => bench::prepare_new(&store, &request(&cli)?, &ProcessEnv, &load_personas(&cli)?)?,
+        Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &env)?,
+        None => bench::prepare_new(&store, &request(&cli, &files)?, &env, &load_personas(&cli)?)?,
     };
     execute(&cli, &store, &db, prepared).await
 }
@@ -173,7 +176,7 @@ fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {
     })
 }
 
-fn request(cli: &Cli) -> Result<BatchRequest, Failure> {
+fn request(cli: &Cli, files: &SettingsFiles) -> Result<BatchRequest, Failure> {
     if cli.models.is_empty() && !cli.all {
         return Err(usage("choose models: --model ID (repeatable) or --all; --list-models shows them"));
     }
@@ -184,7 +187,7 @@ fn request(cli: &Cli) -> Result<BatchRequest, Failure> {
         provider: cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value")),
         base_url: cli.base_url.clone(),
         selector_model: cli.selector.clone(),
-        concurrency: cli.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
+        concurrency: cli.concurrency.or(files.load()?.default_concurrency.map(|c| c as usize)).unwrap_or(DEFAULT_CONCURRENCY),
         max_cost_usd: cli.max_cost,
     })
 }
@@ -193,7 +196,8 @@ fn request(cli: &Cli) -> Result<BatchRequest, Failure> {
 /// have edited (nothing is written to a current one); a missing one is not created.
 fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     let store = if db.exists() { Store::open(db)? } else { Store::open_in_memory()? };
-    let (e, config) = bench::estimate_request(&store, &request(cli)?, &ProcessEnv, &load_personas(cli)?)?;
+    let files = SettingsFiles::new(crate::paths::config_dir());
+    let (e, config) = bench::estimate_request(&store, &request(cli, &files)?, &files.env(Arc::new(ProcessEnv))?, &load_personas(cli)?)?;
     if cli.json {
         println!("{}", serde_json::json!({"dry_run": true, "provider": config.provider, "matrix": config.matrix, "estimate": e}));
     } else {

@@ -26,6 +26,8 @@ impl From<Output> for Run {
 pub fn command(db: &Path, args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(chipbench_bin());
     cmd.arg("--db").arg(db).args(args);
+    // Never the user's own settings or stored keys.
+    cmd.env("CHIPBENCH_CONFIG_DIR", db.with_extension("config"));
     // No DISPLAY: headless runs must never need GTK.
     for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CHIPBENCH_DB", "CHIPBENCH_MOCK_FAULT_RATE", "DISPLAY", "WAYLAND_DISPLAY"] {
         cmd.env_remove(var);

@@ -19,8 +19,9 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Starts tauri-driver, or None (skipped outside CI) when it or a display is missing.
-async fn driver() -> Option<Driver> {
+/// Starts tauri-driver (the app inherits its environment: instant mock, settings in `config`), or
+/// None (skipped outside CI) when it or a display is missing.
+async fn driver(config: &Path) -> Option<Driver> {
     let display = std::env::var_os("DISPLAY").is_some();
     let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
     if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
@@ -30,6 +31,7 @@ async fn driver() -> Option<Driver> {
     let child = tokio::process::Command::new("tauri-driver")
         .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
         .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
+        .env("CHIPBENCH_CONFIG_DIR", config)
         .env_remove("OPENROUTER_API_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -94,8 +96,8 @@ async fn screenshot(c: &Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mock_batch_started_from_the_window_runs_to_completion() {
-    let Some(driver) = driver().await else { return };
     let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
     let c = open_app(&driver, &db).await;
     wait_for(&c, "[data-testid=no-runs]").await;
@@ -112,8 +114,8 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
-    let Some(driver) = driver().await else { return };
     let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
     let c = open_app(&driver, &db).await;
     button(&c, "New batch").await.click().await.unwrap();
@@ -132,8 +134,8 @@ async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
-    let Some(driver) = driver().await else { return };
     let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
     let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
     assert!(batch.code <= 1, "{}", batch.stderr);
@@ -169,4 +171,31 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     screenshot(&c, "leaderboard").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 4, "u withdrew the last rating");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_show_keys_masked_and_refuse_a_price_that_is_not_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "Settings").await.click().await.unwrap();
+
+    let key_input = wait_for(&c, "input[aria-label='openrouter API key']").await;
+    key_input.send_keys("sk-or-v1-secret-0123456789").await.unwrap();
+    c.find(Locator::XPath("//div[@data-provider='openrouter']//button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-provider=openrouter] [data-testid=key-status]", "sk-or-…6789 (from settings)").await;
+    assert!(!c.source().await.unwrap().contains("secret"), "the key never reaches the page");
+
+    let row = "tr[data-model='openai/gpt-5-mini']";
+    let price = wait_for(&c, &format!("{row} input[name=input_price]")).await;
+    price.clear().await.unwrap();
+    price.send_keys("abc").await.unwrap();
+    c.find(Locator::Css(&format!("{row} button"))).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-error]", "openai/gpt-5-mini: input price `abc` is not a number").await;
+    screenshot(&c, "settings").await;
+    c.close().await.unwrap();
+    let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT input_price FROM models WHERE id = 'openai/gpt-5-mini'", [], |r| r.get::<_, f64>(0)).unwrap();
+    assert_eq!(stored, 0.15, "the price is unchanged");
+    assert!(std::fs::read_to_string(dir.path().join("config/secrets.json")).unwrap().contains("sk-or-v1-secret"), "the key went to the 0600 file");
 }

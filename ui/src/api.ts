@@ -1,6 +1,18 @@
 // The UI's one door to Rust. Commands, events and their types are generated (bindings.ts); this
 // module turns command results into values or thrown CommandErrors, so components stay simple.
-import { commands, events, type BatchFinished, type BatchProgress, type BatchRequest, type CommandError, type ResultFilter, type StatsQuery } from "./bindings";
+import {
+  commands,
+  events,
+  type BatchFinished,
+  type BatchProgress,
+  type BatchRequest,
+  type CommandError,
+  type Model,
+  type ProviderKind,
+  type ResultFilter,
+  type Settings,
+  type StatsQuery,
+} from "./bindings";
 
 export type * from "./bindings";
 
@@ -22,12 +34,16 @@ export const api = {
   runs: () => unwrap(commands.runs()),
   models: () => unwrap(commands.models()),
   personas: () => commands.personas(),
-  rater: () => commands.rater(),
+  rater: () => unwrap(commands.rater()),
   results: (filter: ResultFilter) => unwrap(commands.results(filter)),
   result: (id: string) => unwrap(commands.result(id)),
   rate: (resultId: string, rating: number) => unwrap(commands.rate(resultId, rating)),
   unrate: (resultId: string) => unwrap(commands.unrate(resultId)),
   stats: (query: StatsQuery) => unwrap(commands.stats(query)),
+  settings: () => unwrap(commands.settings()),
+  saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),
+  setApiKey: (provider: ProviderKind, key: string | null) => unwrap(commands.setApiKey(provider, key)),
+  saveModel: (model: Model) => unwrap(commands.saveModel(model)),
   estimate: (request: BatchRequest) => unwrap(commands.estimate(request)),
   startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
   resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),

@@ -19,7 +19,7 @@ export const commands = {
 	unrate: (resultId: string) => typedError<boolean, CommandError>(__TAURI_INVOKE("unrate", { resultId })),
 	ratings: (filter: RatingFilter) => typedError<RatingList, CommandError>(__TAURI_INVOKE("ratings", { filter })),
 	/**  Who is rating in this window. */
-	rater: () => __TAURI_INVOKE<string>("rater"),
+	rater: () => typedError<string, CommandError>(__TAURI_INVOKE("rater")),
 	stats: (query: StatsQuery) => typedError<StatsList, CommandError>(__TAURI_INVOKE("stats", { query })),
 	models: () => typedError<Model[], CommandError>(__TAURI_INVOKE("models")),
 	personas: () => __TAURI_INVOKE<Persona[]>("personas"),
@@ -31,6 +31,12 @@ export const commands = {
 	resumeBatch: (runId: string | null) => typedError<string, CommandError>(__TAURI_INVOKE("resume_batch", { runId })),
 	/**  Stops a running batch: no new tests start; calls in flight get 5 s. False when it is not running here. */
 	cancelBatch: (runId: string) => __TAURI_INVOKE<boolean>("cancel_batch", { runId }),
+	settings: () => typedError<SettingsView, CommandError>(__TAURI_INVOKE("settings")),
+	saveSettings: (settings: Settings) => typedError<SettingsView, CommandError>(__TAURI_INVOKE("save_settings", { settings })),
+	/**  Stores a provider's API key (None or empty removes it). The key is never sent back. */
+	setApiKey: (provider: ProviderKind, key: string | null) => typedError<SettingsView, CommandError>(__TAURI_INVOKE("set_api_key", { provider, key })),
+	/**  Adds a model to the price table or changes its name or prices. */
+	saveModel: (model: Model) => typedError<Model[], CommandError>(__TAURI_INVOKE("save_model", { model })),
 };
 
 /** Events */
@@ -144,6 +150,14 @@ export type GroupKey = {
 };
 
 export type InputType = "basic" | "enriched";
+
+/**  Where a provider's key comes from, and the key masked for display. */
+export type KeyStatus = {
+	provider: ProviderKind,
+	/**  "environment", "settings", or None when no key is set. */
+	source: string | null,
+	masked: string | null,
+};
 
 /**  Objective metrics stored with every result. */
 export type Metrics = {
@@ -288,6 +302,24 @@ export type RunSummary = {
 	/**  Results that carry content errors. */
 	error_count: number,
 	total_cost_usd: number | null,
+};
+
+export type Settings = {
+	/**  Who rates in the window; None: git `user.email`, else `user@host`. */
+	rater: string | null,
+	default_concurrency: number | null,
+	openrouter_base_url: string | null,
+	openai_base_url: string | null,
+};
+
+export type SettingsView = {
+	settings: Settings,
+	/**  The rater in effect (the setting, else the default). */
+	rater: string,
+	default_rater: string,
+	keys: KeyStatus[],
+	database_path: string | null,
+	database_bytes: number,
 };
 
 export type StatsList = {

@@ -53,6 +53,14 @@ impl Env for ProcessEnv {
     }
 }
 
+/// Tests give the environment as a map.
+#[cfg(test)]
+impl Env for std::collections::HashMap<&'static str, &'static str> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).map(|v| v.to_string())
+    }
+}
+
 impl ProviderSettings {
     pub fn resolve(kind: Option<ProviderKind>, base_url: Option<String>, env: &dyn Env) -> Result<ProviderSettings, SettingsError> {
         let kind = kind.unwrap_or(if env.var("OPENROUTER_API_KEY").is_some() { ProviderKind::Openrouter } else { ProviderKind::Mock });
@@ -94,18 +102,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    struct Fake(HashMap<&'static str, &'static str>);
-    impl Env for Fake {
-        fn var(&self, name: &str) -> Option<String> {
-            self.0.get(name).map(|v| v.to_string())
-        }
-    }
 
     #[test]
     fn defaults_follow_the_key() {
-        let none = Fake(HashMap::new());
+        let none = HashMap::new();
         assert_eq!(ProviderSettings::resolve(None, None, &none).unwrap().kind, ProviderKind::Mock, "no key: offline mock");
-        let keyed = Fake(HashMap::from([("OPENROUTER_API_KEY", "sk-or-x")]));
+        let keyed = HashMap::from([("OPENROUTER_API_KEY", "sk-or-x")]);
         let s = ProviderSettings::resolve(None, None, &keyed).unwrap();
         assert_eq!((s.kind, s.base_url.as_deref()), (ProviderKind::Openrouter, Some(OPENROUTER_BASE_URL)));
         assert!(!format!("{s:?}").contains("sk-or-x"), "Debug never shows the key");
@@ -113,16 +115,16 @@ mod tests {
 
     #[test]
     fn mock_tuning_is_validated() {
-        let bad = Fake(HashMap::from([("CHIPBENCH_MOCK_FAULT_RATE", "2")]));
+        let bad = HashMap::from([("CHIPBENCH_MOCK_FAULT_RATE", "2")]);
         let err = ProviderSettings::resolve(Some(ProviderKind::Mock), None, &bad).unwrap_err();
         assert_eq!(err.to_string(), "CHIPBENCH_MOCK_FAULT_RATE=\"2\" is not a number between 0 and 1");
-        let fast = Fake(HashMap::from([("CHIPBENCH_MOCK_LATENCY_SCALE", "0")]));
+        let fast = HashMap::from([("CHIPBENCH_MOCK_LATENCY_SCALE", "0")]);
         assert_eq!(ProviderSettings::resolve(None, None, &fast).unwrap().mock.latency_scale, 0.0);
     }
 
     #[test]
     fn missing_configuration_says_how_to_fix_it() {
-        let none = Fake(HashMap::new());
+        let none = HashMap::new();
         let err = ProviderSettings::resolve(Some(ProviderKind::Openrouter), None, &none).unwrap_err();
         assert!(err.to_string().contains("export OPENROUTER_API_KEY") && err.to_string().contains("--provider mock"));
         assert_eq!(ProviderSettings::resolve(Some(ProviderKind::Openai), None, &none).unwrap_err(), SettingsError::MissingBaseUrl);

@@ -10,7 +10,7 @@ use crate::{
     prompts::{self, Prompt},
 };
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Model {
     pub id: String,

@@ -111,6 +111,16 @@ impl Store {
         self.inner.path.as_deref()
     }
 
+    /// Bytes on disk: the database file with its WAL and shared-memory files (0 in memory).
+    pub fn disk_usage(&self) -> u64 {
+        let Some(path) = self.path() else { return 0 };
+        ["", "-wal", "-shm"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// This installation's id (created on first open, never synced).
     pub fn installation_id(&self) -> &str {
         &self.inner.installation_id
@@ -192,6 +202,8 @@ pub(crate) mod tests {
         let id = store.installation_id().to_owned();
         let models: i64 = store.read(|c| Ok(c.query_row("SELECT count(*) FROM models", [], |r| r.get(0))?)).unwrap();
         assert_eq!(models, 10, "the January 2026 price table is seeded");
+        assert!(store.disk_usage() > 4096, "the file, its WAL and shm are counted");
+        assert_eq!(Store::open_in_memory().unwrap().disk_usage(), 0);
         drop(store);
         let again = Store::open(&dir.path().join("t.db")).unwrap();
         assert_eq!(again.installation_id(), id, "the installation id is created once");

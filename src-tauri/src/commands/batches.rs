@@ -92,7 +92,7 @@ impl Batches {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn estimate(state: State<'_, AppState>, request: BatchRequest) -> Result<Estimate> {
-    Ok(bench::estimate_request(&state.store, &request, state.env.as_ref(), &personas::built_in())?.0)
+    Ok(bench::estimate_request(&state.store, &request, &state.env()?, &personas::built_in())?.0)
 }
 
 /// Starts a batch in the background; returns the new run's id.
@@ -100,7 +100,7 @@ pub fn estimate(state: State<'_, AppState>, request: BatchRequest) -> Result<Est
 #[specta::specta]
 #[tracing::instrument(skip(state, batches))]
 pub fn start_batch(state: State<'_, AppState>, batches: State<'_, Arc<Batches>>, request: BatchRequest) -> Result<String> {
-    let prepared = bench::prepare_new(&state.store, &request, state.env.as_ref(), &personas::built_in())?;
+    let prepared = bench::prepare_new(&state.store, &request, &state.env()?, &personas::built_in())?;
     Ok(batches.inner().clone().spawn(prepared))
 }
 
@@ -109,7 +109,7 @@ pub fn start_batch(state: State<'_, AppState>, batches: State<'_, Arc<Batches>>,
 #[specta::specta]
 #[tracing::instrument(skip(state, batches))]
 pub fn resume_batch(state: State<'_, AppState>, batches: State<'_, Arc<Batches>>, run_id: Option<String>) -> Result<String> {
-    let prepared = bench::prepare_resume(&state.store, run_id.as_deref(), state.env.as_ref())?;
+    let prepared = bench::prepare_resume(&state.store, run_id.as_deref(), &state.env()?)?;
     Ok(batches.inner().clone().spawn(prepared))
 }
 

@@ -4,13 +4,19 @@
 pub mod batches;
 pub mod catalog;
 pub mod ratings;
+pub mod settings;
 pub mod results;
 pub mod runs;
 pub mod stats;
 
 use std::sync::Arc;
 
-use chipbench_core::{llm::settings::Env, store::Store, Coded, ErrorCode};
+use chipbench_core::{
+    llm::settings::Env,
+    settings::{LayeredEnv, SettingsFiles},
+    store::Store,
+    Coded, ErrorCode,
+};
 use serde::Serialize;
 
 /// What every command returns on failure: the UI branches on `code` and shows `message`.
@@ -28,9 +34,23 @@ impl<E: Coded> From<E> for CommandError {
 
 pub type Result<T> = std::result::Result<T, CommandError>;
 
-/// The app's state: the database, who is rating, and where provider keys and tuning come from.
+/// The app's state: the database, the settings files, the process environment (which overrides
+/// stored settings), and the rater to use when none is set.
 pub struct AppState {
     pub store: Store,
-    pub rater: String,
-    pub env: Arc<dyn Env>,
+    pub files: SettingsFiles,
+    pub process_env: Arc<dyn Env>,
+    pub default_rater: String,
+}
+
+impl AppState {
+    /// The environment providers see: variables first, then stored settings and keys (read
+    /// afresh, so a change in Settings applies to the next batch).
+    pub fn env(&self) -> Result<LayeredEnv> {
+        Ok(self.files.env(self.process_env.clone())?)
+    }
+
+    pub fn rater(&self) -> Result<String> {
+        Ok(self.files.load()?.rater.unwrap_or_else(|| self.default_rater.clone()))
+    }
 }

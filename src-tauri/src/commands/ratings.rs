@@ -16,7 +16,7 @@ pub struct RatingList {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn rate(state: State<'_, AppState>, result_id: String, rating: i64) -> Result<Rating> {
-    Ok(state.store.rate(TARGET_RESULT, &result_id, &state.rater, rating)?)
+    Ok(state.store.rate(TARGET_RESULT, &result_id, &state.rater()?, rating)?)
 }
 
 /// Withdraws the current rater's rating of a result (undo); false when there was none.
@@ -24,7 +24,7 @@ pub fn rate(state: State<'_, AppState>, result_id: String, rating: i64) -> Resul
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn unrate(state: State<'_, AppState>, result_id: String) -> Result<bool> {
-    Ok(state.store.unrate(TARGET_RESULT, &result_id, &state.rater)?)
+    Ok(state.store.unrate(TARGET_RESULT, &result_id, &state.rater()?)?)
 }
 
 #[tauri::command(async)]
@@ -37,6 +37,6 @@ pub fn ratings(state: State<'_, AppState>, filter: RatingFilter) -> Result<Ratin
 /// Who is rating in this window.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn rater(state: State<'_, AppState>) -> String {
-    state.rater.clone()
+pub fn rater(state: State<'_, AppState>) -> Result<String> {
+    state.rater()
 }

@@ -10,12 +10,12 @@ use super::{AppState, Result};
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn results(state: State<'_, AppState>, filter: ResultFilter) -> Result<ResultPage> {
-    Ok(state.store.results(&ResultFilter { user: Some(state.rater.clone()), ..filter })?)
+    Ok(state.store.results(&ResultFilter { user: Some(state.rater()?), ..filter })?)
 }
 
 #[tauri::command(async)]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn result(state: State<'_, AppState>, id: String) -> Result<ResultDetail> {
-    Ok(state.store.result(&id, Some(&state.rater))?)
+    Ok(state.store.result(&id, Some(&state.rater()?))?)
 }
