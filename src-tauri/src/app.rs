@@ -244,6 +244,7 @@ mod tests {
         let reports: Vec<BatchProgress> = progress.try_iter().collect();
         assert!(!reports.is_empty(), "progress arrives as events");
         assert!(reports.windows(2).all(|w| w[0].counts.done <= w[1].counts.done), "done only grows");
+        assert!(reports.iter().all(|r| r.counts.in_flight <= 4), "never more calls in flight than the concurrency");
         assert_eq!(app.store.run(&end.run_id).unwrap().summary.result_count, 24);
     }
 

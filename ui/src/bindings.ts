@@ -110,6 +110,8 @@ export type Counts = {
 	with_errors: number,
 	/**  Dollars spent by this session's calls. */
 	spent_usd: number | null,
+	/**  Tests running now; each makes one LLM call at a time, so also the calls in flight. */
+	in_flight: number,
 };
 
 export type ErrorCode = 

@@ -48,6 +48,8 @@ pub struct Counts {
     pub with_errors: u64,
     /// Dollars spent by this session's calls.
     pub spent_usd: f64,
+    /// Tests running now; each makes one LLM call at a time, so also the calls in flight.
+    pub in_flight: u64,
 }
 
 /// Progress reports; the CLI prints them, the app turns them into events.
@@ -169,6 +171,7 @@ impl Runner {
                 p = sem.clone().acquire_owned() => p.expect("never closed"),
             };
             while let Some(done) = tasks.try_join_next() {
+                tally.counts.in_flight = tasks.len() as u64;
                 tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
             }
             if tally.stop.is_some() {
@@ -206,6 +209,7 @@ impl Runner {
                 next = tasks.join_next() => next,
             };
             let Some(done) = next else { break };
+            tally.counts.in_flight = tasks.len() as u64;
             tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
         }
         drop(tx);

@@ -76,7 +76,7 @@ impl Batches {
                     run_id: o.run_id,
                     status: o.status,
                     reason: o.reason,
-                    counts: Counts { total: o.total, done: o.stored, failed: o.failed, with_errors: o.with_errors, spent_usd: o.spent_usd },
+                    counts: Counts { total: o.total, done: o.stored, failed: o.failed, with_errors: o.with_errors, spent_usd: o.spent_usd, in_flight: 0 },
                 },
                 Err(e) => BatchFinished { run_id: id.clone(), status: RunStatus::Failed, reason: Some(e.to_string()), counts: Counts::default() },
             };
