@@ -128,7 +128,6 @@ CREATE TABLE result_stats (
     result_count       INTEGER NOT NULL DEFAULT 0,
     rated_count        INTEGER NOT NULL DEFAULT 0,
     mean_sum           REAL NOT NULL DEFAULT 0,
-    mean_sq_sum        REAL NOT NULL DEFAULT 0,  -- for the rating's confidence interval
     cost_sum           REAL NOT NULL DEFAULT 0,
     latency_sum        INTEGER NOT NULL DEFAULT 0,
     input_tokens_sum   INTEGER NOT NULL DEFAULT 0,
@@ -219,10 +218,7 @@ BEGIN
         rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
         mean_sum = mean_sum
             - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
-            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END),
-        mean_sq_sum = mean_sq_sum
-            - (CASE WHEN OLD.rating_count > 0 THEN (CAST(OLD.rating_sum AS REAL) * OLD.rating_sum) / (OLD.rating_count * OLD.rating_count) ELSE 0 END)
-            + (CASE WHEN NEW.rating_count > 0 THEN (CAST(NEW.rating_sum AS REAL) * NEW.rating_sum) / (NEW.rating_count * NEW.rating_count) ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
     WHERE run_id = NEW.run_id
       AND (dim, value) IN (SELECT 'model', NEW.model
                            UNION ALL SELECT 'persona_id', NEW.persona_id

@@ -4,6 +4,7 @@
 //! - [`llm`]: chat-completion providers (OpenRouter, any OpenAI-compatible server, the offline mock),
 //!   retries and pricing.
 //! - [`bench`]: the chip benchmark: matrix, the per-test pipeline, and the batch runner.
+//! - [`stats`]: statistics over ratings (the bootstrap interval).
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
@@ -20,6 +21,7 @@ pub mod llm;
 pub mod personas;
 pub mod prompts;
 pub mod settings;
+pub mod stats;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

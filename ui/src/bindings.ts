@@ -339,7 +339,7 @@ export type StatsRow = {
 	result_count: number,
 	rated_count: number,
 	avg_rating: number | null,
-	/**  95% interval of avg_rating (normal approximation over per-result means, clamped to 1-5). */
+	/**  95% bootstrap interval of avg_rating (results resampled, 1,000 seeded rounds). */
 	rating_interval: [number | null, number | null] | null,
 	rank: number | null,
 	total_cost_usd: number | null,

@@ -1,12 +1,18 @@
 //! Statistics for leaderboards, read from the maintained `result_stats` summary (never a scan of
 //! results). Each result counts once: result_count = distinct results, rated_count = results with
 //! a live rating, avg_rating = mean of per-result mean ratings; cost, latency and tokens are over
-//! results. Rank = 1 + entries whose interval lies wholly above this one (overlaps tie).
+//! results. The interval is a seeded bootstrap over the maintained histogram of per-result means
+//! (`rating_hist`, [`crate::stats`]). Rank = 1 + entries whose interval lies wholly above this one
+//! (overlaps tie).
+
+use std::collections::HashMap;
 
 use rusqlite::{params_from_iter, types::Value as Sql};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use super::{Result, Store};
+use crate::stats::{bootstrap_interval, BOOTSTRAP_ROUNDS};
 
 /// The dimensions stats can be grouped by: a closed set, never spliced text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +113,7 @@ pub struct StatsRow {
     pub result_count: u64,
     pub rated_count: u64,
     pub avg_rating: Option<f64>,
-    /// 95% interval of avg_rating (normal approximation over per-result means, clamped to 1-5).
+    /// 95% bootstrap interval of avg_rating (results resampled, 1,000 seeded rounds).
     pub rating_interval: Option<(f64, f64)>,
     pub rank: Option<u32>,
     pub total_cost_usd: f64,
@@ -127,17 +133,10 @@ impl StatsRow {
     }
 }
 
-fn interval(n: u64, mean: f64, mean_sq: f64) -> Option<(f64, f64)> {
-    if n == 0 {
-        return None;
-    }
-    if n == 1 {
-        return Some((1.0, 5.0)); // one rated result says nothing about spread
-    }
-    let nf = n as f64;
-    let var = ((mean_sq - nf * mean * mean) / (nf - 1.0)).max(0.0);
-    let half = 1.96 * (var / nf).sqrt();
-    Some(((mean - half).max(1.0), (mean + half).min(5.0)))
+/// A stable seed per group, so a leaderboard's intervals do not move between reads.
+fn seed(value: &str) -> u64 {
+    let h = sha2::Sha256::digest(value.as_bytes());
+    u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))
 }
 
 fn rank(rows: &mut [StatsRow]) {
@@ -149,53 +148,68 @@ fn rank(rows: &mut [StatsRow]) {
 
 impl Store {
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
-        let mut sql = String::from(
-            "SELECT s.value, sum(s.result_count), sum(s.rated_count), sum(s.mean_sum), sum(s.mean_sq_sum),
+        // Which runs count: one run, or every live run (demo runs only when asked).
+        let mut p = vec![Sql::Text(q.group_by.as_str().into())];
+        let runs = match &q.run_id {
+            Some(run) => {
+                p.push(Sql::Text(run.clone()));
+                " AND s.run_id = ?2"
+            }
+            None if !q.include_demo => " AND r.is_demo = 0",
+            None => "",
+        };
+        let sums = format!(
+            "SELECT s.value, sum(s.result_count), sum(s.rated_count), sum(s.mean_sum),
                     sum(s.cost_sum), sum(s.latency_sum), sum(s.input_tokens_sum), sum(s.output_tokens_sum),
                     sum(s.parsed_sum), sum(s.count_met_sum), sum(s.constraint_met_sum), sum(s.fill_used_sum),
                     sum(s.with_errors_sum)
              FROM result_stats s JOIN runs r ON r.id = s.run_id
-             WHERE s.dim = ?1 AND r.deleted_at IS NULL",
+             WHERE s.dim = ?1 AND r.deleted_at IS NULL{runs}
+             GROUP BY s.value HAVING sum(s.result_count) > 0"
         );
-        let mut p = vec![Sql::Text(q.group_by.as_str().into())];
-        match &q.run_id {
-            Some(run) => {
-                p.push(Sql::Text(run.clone()));
-                sql.push_str(" AND s.run_id = ?2");
-            }
-            None if !q.include_demo => sql.push_str(" AND r.is_demo = 0"),
-            None => {}
-        }
-        sql.push_str(" GROUP BY s.value HAVING sum(s.result_count) > 0");
-        let mut rows: Vec<StatsRow> = self.read(|c| {
+        let hist = format!(
+            "SELECT s.value, CAST(s.rsum AS REAL) / s.rcount, sum(s.n)
+             FROM rating_hist s JOIN runs r ON r.id = s.run_id
+             WHERE s.dim = ?1 AND r.deleted_at IS NULL{runs}
+             GROUP BY s.value, s.rsum, s.rcount HAVING sum(s.n) > 0"
+        );
+        let (mut rows, hists) = self.read(|c| {
             let rows = c
-                .prepare_cached(&sql)?
-                .query_map(params_from_iter(p), |r| {
+                .prepare_cached(&sums)?
+                .query_map(params_from_iter(&p), |r| {
                     let n: u64 = r.get(1)?;
                     let rated: u64 = r.get(2)?;
                     let nf = n as f64;
-                    let avg = (rated > 0).then(|| r.get::<_, f64>(3).map(|s| s / rated as f64)).transpose()?;
                     let rate = |i: usize| -> rusqlite::Result<f64> { Ok(r.get::<_, f64>(i)? / nf) };
                     Ok(StatsRow {
                         key: GroupKey::new(q.group_by, r.get(0)?),
                         result_count: n,
                         rated_count: rated,
-                        avg_rating: avg,
-                        rating_interval: avg.and_then(|m| interval(rated, m, r.get(4).ok()?)),
+                        avg_rating: (rated > 0).then(|| r.get::<_, f64>(3).map(|s| s / rated as f64)).transpose()?,
+                        rating_interval: None,
                         rank: None,
-                        total_cost_usd: r.get(5)?,
-                        avg_latency_ms: Some(rate(6)?),
-                        avg_tokens: Tokens { input: Some(rate(7)?), output: Some(rate(8)?) },
-                        parsed_rate: rate(9)?,
-                        count_met_rate: rate(10)?,
-                        constraint_met_rate: rate(11)?,
-                        fill_rate: rate(12)?,
-                        error_rate: rate(13)?,
+                        total_cost_usd: r.get(4)?,
+                        avg_latency_ms: Some(rate(5)?),
+                        avg_tokens: Tokens { input: Some(rate(6)?), output: Some(rate(7)?) },
+                        parsed_rate: rate(8)?,
+                        count_met_rate: rate(9)?,
+                        constraint_met_rate: rate(10)?,
+                        fill_rate: rate(11)?,
+                        error_rate: rate(12)?,
                     })
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+            let mut hists: HashMap<String, Vec<(f64, u64)>> = HashMap::new();
+            let mut stmt = c.prepare_cached(&hist)?;
+            let mut cursor = stmt.query(params_from_iter(&p))?;
+            while let Some(r) = cursor.next()? {
+                hists.entry(r.get(0)?).or_default().push((r.get(1)?, r.get(2)?));
+            }
+            Ok((rows, hists))
         })?;
+        for row in &mut rows {
+            row.rating_interval = hists.get(row.value()).and_then(|h| bootstrap_interval(h, BOOTSTRAP_ROUNDS, seed(row.value())));
+        }
         rank(&mut rows);
         rows.sort_by(|a, b| {
             b.avg_rating.partial_cmp(&a.avg_rating).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.value().cmp(b.value()))
@@ -318,6 +332,21 @@ mod tests {
                 assert!((row.total_cost_usd - cost).abs() < 1e-9);
             }
         }
+        // The maintained histogram of per-result (sum, count) pairs agrees with the results.
+        let hist = |sql: &str| -> Vec<(String, i64, i64, i64)> {
+            store
+                .read(|c| {
+                    let mut stmt = c.prepare(sql)?;
+                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                    Ok(rows.collect::<rusqlite::Result<_>>()?)
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            hist("SELECT value, rsum, rcount, sum(n) FROM rating_hist WHERE dim = 'persona_id' GROUP BY 1, 2, 3 HAVING sum(n) > 0 ORDER BY 1, 2, 3"),
+            hist("SELECT persona_id, rating_sum, rating_count, count(*) FROM results WHERE rating_count > 0 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"),
+            "rating_hist is the histogram of rated results"
+        );
         // Result-page totals from the maintained counts agree with counting.
         for user in ["u1", "u2"] {
             let f = crate::store::ResultFilter { unrated_by: Some(user.into()), model: Some("a".into()), limit: 1000, ..Default::default() };
