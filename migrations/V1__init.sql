@@ -94,14 +94,16 @@ CREATE TABLE results (
     -- maintained by the ratings triggers: live ratings of this result
     rating_sum           INTEGER NOT NULL DEFAULT 0,
     rating_count         INTEGER NOT NULL DEFAULT 0,
-    created_at           TEXT NOT NULL,
-    UNIQUE (run_id, model, persona_id, style, constraint_type, input_type, chip_count)
+    created_at           TEXT NOT NULL
 );
--- Pages list results newest-arrived first (seq order). These indexes serve a filter, the order and
--- the per-user rating probe (by id) and the live-run check without touching the wide rows; a page
--- then reads only its own rows. A run's results are found through the UNIQUE key's run_id prefix.
+-- id = UUID v5 of (run_id, test key), so UNIQUE(id) already keeps one result per test key and run.
+-- Pages list results newest-arrived first (seq order). The model index (the filter of the rating
+-- queue and the largest groups) also covers the per-user rating probe (by id) and the live-run
+-- check, so such a page reads only its own rows. The run and persona indexes stay narrow: every
+-- index costs each insert.
+CREATE INDEX results_by_run ON results (run_id, seq);
 CREATE INDEX results_by_model ON results (model, seq, id, run_id);
-CREATE INDEX results_by_persona ON results (persona_id, seq, id, run_id);
+CREATE INDEX results_by_persona ON results (persona_id, seq);
 
 -- One rating per (target_kind, target_id, user_id); id = UUID v5 of those three.
 -- target_kind is 'result' today; later issues rate playground responses and grid cells.
@@ -137,9 +139,9 @@ CREATE TABLE result_stats (
     constraint_met_sum INTEGER NOT NULL DEFAULT 0,
     fill_used_sum      INTEGER NOT NULL DEFAULT 0,
     with_errors_sum    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, dim, value)
+    -- Clustered for the leaderboard's read: one dimension, grouped by value.
+    PRIMARY KEY (dim, value, run_id)
 ) WITHOUT ROWID;
-CREATE INDEX result_stats_by_dim ON result_stats (dim, value);
 
 -- Result counts per (run, model, persona) and per user's live result ratings at the same grain, so
 -- a results page's total (filters run/model/persona, rated_by/unrated_by) never scans results.
@@ -180,7 +182,7 @@ BEGIN
           UNION ALL SELECT 'constraint_type', NEW.constraint_type
           UNION ALL SELECT 'chip_count', CAST(NEW.chip_count AS TEXT)) AS d
     WHERE true
-    ON CONFLICT (run_id, dim, value) DO UPDATE SET
+    ON CONFLICT (dim, value, run_id) DO UPDATE SET
         result_count = result_count + 1,
         cost_sum = cost_sum + excluded.cost_sum,
         latency_sum = latency_sum + excluded.latency_sum,
@@ -212,6 +214,7 @@ BEGIN
 END;
 
 -- A result's rating mean changed: move its contribution in the summary.
+-- One key lookup per dimension (a row-value IN over a compound select would scan the table).
 CREATE TRIGGER results_rating_au AFTER UPDATE OF rating_sum, rating_count ON results
 BEGIN
     UPDATE result_stats SET
@@ -219,13 +222,37 @@ BEGIN
         mean_sum = mean_sum
             - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
             + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
-    WHERE run_id = NEW.run_id
-      AND (dim, value) IN (SELECT 'model', NEW.model
-                           UNION ALL SELECT 'persona_id', NEW.persona_id
-                           UNION ALL SELECT 'style', NEW.style
-                           UNION ALL SELECT 'input_type', NEW.input_type
-                           UNION ALL SELECT 'constraint_type', NEW.constraint_type
-                           UNION ALL SELECT 'chip_count', CAST(NEW.chip_count AS TEXT));
+    WHERE dim = 'model' AND value = NEW.model AND run_id = NEW.run_id;
+    UPDATE result_stats SET
+        rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
+        mean_sum = mean_sum
+            - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
+    WHERE dim = 'persona_id' AND value = NEW.persona_id AND run_id = NEW.run_id;
+    UPDATE result_stats SET
+        rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
+        mean_sum = mean_sum
+            - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
+    WHERE dim = 'style' AND value = NEW.style AND run_id = NEW.run_id;
+    UPDATE result_stats SET
+        rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
+        mean_sum = mean_sum
+            - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
+    WHERE dim = 'input_type' AND value = NEW.input_type AND run_id = NEW.run_id;
+    UPDATE result_stats SET
+        rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
+        mean_sum = mean_sum
+            - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
+    WHERE dim = 'constraint_type' AND value = NEW.constraint_type AND run_id = NEW.run_id;
+    UPDATE result_stats SET
+        rated_count = rated_count - (OLD.rating_count > 0) + (NEW.rating_count > 0),
+        mean_sum = mean_sum
+            - (CASE WHEN OLD.rating_count > 0 THEN CAST(OLD.rating_sum AS REAL) / OLD.rating_count ELSE 0 END)
+            + (CASE WHEN NEW.rating_count > 0 THEN CAST(NEW.rating_sum AS REAL) / NEW.rating_count ELSE 0 END)
+    WHERE dim = 'chip_count' AND value = CAST(NEW.chip_count AS TEXT) AND run_id = NEW.run_id;
 END;
 
 -- Ratings move their result's sums (live rows only) and the rater's counts.

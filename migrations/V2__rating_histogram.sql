@@ -8,20 +8,31 @@ CREATE TABLE rating_hist (
     rsum   INTEGER NOT NULL,
     rcount INTEGER NOT NULL,
     n      INTEGER NOT NULL,
-    PRIMARY KEY (run_id, dim, value, rsum, rcount)
+    -- Clustered for the leaderboard's read: one dimension, grouped by value and (rsum, rcount).
+    PRIMARY KEY (dim, value, rsum, rcount, run_id)
 ) WITHOUT ROWID;
-CREATE INDEX rating_hist_by_dim ON rating_hist (dim, value);
 
 CREATE TRIGGER results_rating_hist_au AFTER UPDATE OF rating_sum, rating_count ON results
 BEGIN
+    -- one key lookup per dimension (a row-value IN over a compound select would scan the table)
     UPDATE rating_hist SET n = n - 1
-    WHERE OLD.rating_count > 0 AND run_id = OLD.run_id AND rsum = OLD.rating_sum AND rcount = OLD.rating_count
-      AND (dim, value) IN (SELECT 'model', OLD.model
-                           UNION ALL SELECT 'persona_id', OLD.persona_id
-                           UNION ALL SELECT 'style', OLD.style
-                           UNION ALL SELECT 'input_type', OLD.input_type
-                           UNION ALL SELECT 'constraint_type', OLD.constraint_type
-                           UNION ALL SELECT 'chip_count', CAST(OLD.chip_count AS TEXT));
+    WHERE OLD.rating_count > 0 AND dim = 'model' AND value = OLD.model
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
+    UPDATE rating_hist SET n = n - 1
+    WHERE OLD.rating_count > 0 AND dim = 'persona_id' AND value = OLD.persona_id
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
+    UPDATE rating_hist SET n = n - 1
+    WHERE OLD.rating_count > 0 AND dim = 'style' AND value = OLD.style
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
+    UPDATE rating_hist SET n = n - 1
+    WHERE OLD.rating_count > 0 AND dim = 'input_type' AND value = OLD.input_type
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
+    UPDATE rating_hist SET n = n - 1
+    WHERE OLD.rating_count > 0 AND dim = 'constraint_type' AND value = OLD.constraint_type
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
+    UPDATE rating_hist SET n = n - 1
+    WHERE OLD.rating_count > 0 AND dim = 'chip_count' AND value = CAST(OLD.chip_count AS TEXT)
+      AND rsum = OLD.rating_sum AND rcount = OLD.rating_count AND run_id = OLD.run_id;
 
     INSERT INTO rating_hist (run_id, dim, value, rsum, rcount, n)
     SELECT NEW.run_id, d.dim, d.value, NEW.rating_sum, NEW.rating_count, 1
@@ -32,7 +43,7 @@ BEGIN
           UNION ALL SELECT 'constraint_type', NEW.constraint_type
           UNION ALL SELECT 'chip_count', CAST(NEW.chip_count AS TEXT)) AS d
     WHERE NEW.rating_count > 0
-    ON CONFLICT (run_id, dim, value, rsum, rcount) DO UPDATE SET n = n + 1;
+    ON CONFLICT (dim, value, rsum, rcount, run_id) DO UPDATE SET n = n + 1;
 END;
 
 -- Results rated before this migration.

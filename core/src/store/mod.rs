@@ -71,6 +71,8 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     installation_id: String,
+    /// Bootstrap intervals by the exact histogram they were computed from (see `stats.rs`).
+    intervals: Mutex<stats::IntervalCache>,
 }
 
 /// The newest migration this build knows.
@@ -103,7 +105,13 @@ impl Store {
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         let installation_id = catalog::ensure_seeds(&mut conn)?;
         Ok(Store {
-            inner: Arc::new(Inner { path, writer: Mutex::new(conn), readers: Mutex::new(Vec::new()), installation_id }),
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(conn),
+                readers: Mutex::new(Vec::new()),
+                installation_id,
+                intervals: Mutex::default(),
+            }),
         })
     }
 

@@ -133,6 +133,31 @@ impl StatsRow {
     }
 }
 
+/// Intervals keyed by (seed, histogram): unchanged data is never resampled twice, and a new rating
+/// changes only its group's histogram. Bounded; cleared when full.
+#[derive(Default)]
+pub(super) struct IntervalCache(HashMap<HistKey, Option<(f64, f64)>>);
+
+/// A group's seed and its histogram, with values as bit patterns so the key is hashable.
+type HistKey = (u64, Vec<(u64, u64)>);
+
+impl IntervalCache {
+    const MAX: usize = 4096;
+
+    fn get_or_compute(&mut self, seed: u64, hist: &[(f64, u64)]) -> Option<(f64, f64)> {
+        let key = (seed, hist.iter().map(|&(v, c)| (v.to_bits(), c)).collect());
+        if let Some(hit) = self.0.get(&key) {
+            return *hit;
+        }
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        let interval = bootstrap_interval(hist, BOOTSTRAP_ROUNDS, seed);
+        self.0.insert(key, interval);
+        interval
+    }
+}
+
 /// A stable seed per group, so a leaderboard's intervals do not move between reads.
 fn seed(value: &str) -> u64 {
     let h = sha2::Sha256::digest(value.as_bytes());
@@ -207,9 +232,11 @@ impl Store {
             }
             Ok((rows, hists))
         })?;
+        let mut cache = self.inner.intervals.lock().unwrap_or_else(|e| e.into_inner());
         for row in &mut rows {
-            row.rating_interval = hists.get(row.value()).and_then(|h| bootstrap_interval(h, BOOTSTRAP_ROUNDS, seed(row.value())));
+            row.rating_interval = hists.get(row.value()).and_then(|h| cache.get_or_compute(seed(row.value()), h));
         }
+        drop(cache);
         rank(&mut rows);
         rows.sort_by(|a, b| {
             b.avg_rating.partial_cmp(&a.avg_rating).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.value().cmp(b.value()))
@@ -241,6 +268,26 @@ mod tests {
         assert_eq!((row.result_count, row.rated_count, row.avg_rating), (2, 1, Some(4.0)), "two ratings of one result: one rated result, mean of its mean");
         assert_eq!(row.total_cost_usd, 4.0, "cost is not inflated by the join with ratings");
         assert_eq!(serde_json::to_value(row).unwrap()["model"], "a", "the seed's shape: keyed by the group name");
+    }
+
+    #[test]
+    fn cached_intervals_follow_new_ratings() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let results: Vec<_> = (1..=6).map(|n| sample(if n <= 3 { "a" } else { "b" }, "p", n, 0.0)).collect();
+        store.insert_results(&run, &results).unwrap();
+        let ids: Vec<_> = results.iter().map(|r| crate::ids::result_id(&r.key, &run)).collect();
+        for (id, rating) in ids.iter().zip([2, 4, 5, 1, 3, 5]) {
+            store.rate(TARGET_RESULT, id, "u", rating).unwrap();
+        }
+        let q = StatsQuery { group_by: GroupBy::Model, run_id: None, include_demo: false };
+        let interval = |rows: &[StatsRow], m: &str| rows.iter().find(|r| r.value() == m).unwrap().rating_interval;
+        let before = store.stats(&q).unwrap();
+        assert_eq!(store.stats(&q).unwrap(), before, "unchanged data, unchanged intervals");
+        store.rate(TARGET_RESULT, &ids[0], "u", 5).unwrap();
+        let after = store.stats(&q).unwrap();
+        assert_ne!(interval(&after, "a"), interval(&before, "a"), "a's new rating moves its interval");
+        assert_eq!(interval(&after, "b"), interval(&before, "b"), "b is untouched");
     }
 
     #[test]
