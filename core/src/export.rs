@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::ResultDetail;
+use crate::store::{results::json, ResultDetail};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -44,7 +44,6 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
         "step1_chips", "selected_chips", "fill_chips", "errors", "latency_ms", "input_tokens", "output_tokens",
         "cost_usd", "billed_cost_usd", "avg_rating", "rating_count", "created_at",
     ])?;
-    let js = |v: &dyn erased::Json| v.json();
     for r in results {
         let (s, o) = (&r.summary, &r.outputs);
         w.write_record([
@@ -56,11 +55,11 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
             s.input_type.clone(),
             s.constraint_type.clone(),
             s.chip_count.to_string(),
-            js(&o.final_chips),
-            js(&o.step1_chips),
-            js(&o.selected_chips),
-            js(&o.fill_chips),
-            js(&o.errors),
+            json(&o.final_chips),
+            json(&o.step1_chips),
+            json(&o.selected_chips),
+            json(&o.fill_chips),
+            json(&o.errors),
             s.latency_ms.to_string(),
             o.input_tokens.to_string(),
             o.output_tokens.to_string(),
@@ -72,16 +71,4 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
-
-mod erased {
-    /// JSON text of a field, for CSV cells.
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).expect("serialisable")
-        }
-    }
 }

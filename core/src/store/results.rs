@@ -143,7 +143,8 @@ fn summary_from_row(r: &Row) -> rusqlite::Result<ResultSummary> {
     })
 }
 
-fn json<T: Serialize>(v: &T) -> String {
+/// JSON text of a value (chip lists and errors are stored, and exported to CSV, this way).
+pub(crate) fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("chips and strings serialise")
 }
 
