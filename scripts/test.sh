@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh --test
 
-(cd ui && npm run --silent check)   # type-check the UI against the generated bindings
+(cd ui && npm run --silent check && npm run --silent test)   # type-check against the bindings; vitest
 cargo build -p chipbench   # the e2e tests run this binary
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -27,6 +27,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::ratings::ratings,
             commands::ratings::rater,
             commands::stats::stats,
+            commands::stats::facets,
             commands::catalog::models,
             commands::catalog::personas,
             commands::batches::estimate,
@@ -213,6 +214,23 @@ mod tests {
         assert_eq!(stats["stats"][0]["result_count"], 1);
         let err = app.invoke("stats", json!({"query": {"group_by": "model; DROP TABLE results", "run_id": null}})).unwrap_err();
         assert!(err.as_str().unwrap_or_default().contains("unknown variant"), "not a stats dimension: {err}");
+    }
+
+    #[test]
+    fn results_filter_and_sort_by_the_tables_columns_and_facets_list_the_options() {
+        let app = App::new();
+        let (run_id, _) = app.seed(4);
+        let page = |filter: Value| app.invoke("results", json!({ "filter": filter })).unwrap();
+        let chips = |p: &Value| p["results"].as_array().unwrap().iter().map(|r| r["chip_count"].as_u64().unwrap()).collect::<Vec<_>>();
+        assert_eq!(chips(&page(json!({}))), [4, 3, 2, 1], "every field may be left out: newest first");
+        assert_eq!(chips(&page(json!({"order": "chip_count", "descending": false}))), [1, 2, 3, 4]);
+        let narrowed = page(json!({"chip_count": 3, "input_type": "basic", "has_errors": false}));
+        assert_eq!((chips(&narrowed), narrowed["total"].clone()), (vec![3], json!(1)));
+        let err = app.invoke("results", json!({"filter": {"input_type": "fancy"}})).unwrap_err();
+        assert!(err.as_str().unwrap_or_default().contains("unknown variant `fancy`"), "{err}");
+        let facets = app.invoke("facets", json!({"runId": run_id})).unwrap();
+        let models: Vec<_> = facets.as_array().unwrap().iter().filter(|f| f["group_by"] == "model").collect();
+        assert_eq!(models, [&json!({"group_by": "model", "value": "m", "result_count": 4})]);
     }
 
     fn batch_request(concurrency: usize) -> Value {

@@ -75,7 +75,11 @@ async fn wait_for_exact(c: &Client, css: &str, want: &str) -> String {
 async fn wait_until_text(c: &Client, css: &str, want: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let text = wait_for(c, css).await.text().await.unwrap_or_default();
+        // innerText, not WebDriver's element text: WebKitWebDriver reports "" for cells of the
+        // virtualised table (absolutely positioned grid rows) even when they are on screen.
+        wait_for(c, css).await;
+        let script = "return document.querySelector(arguments[0])?.innerText ?? '';";
+        let text = c.execute(script, vec![json!(css)]).await.ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         if ok(&text) {
             return text;
         }
@@ -198,4 +202,61 @@ async fn settings_show_keys_masked_and_refuse_a_price_that_is_not_a_number() {
     let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT input_price FROM models WHERE id = 'openai/gpt-5-mini'", [], |r| r.get::<_, f64>(0)).unwrap();
     assert_eq!(stored, 0.15, "the price is unchanged");
     assert!(std::fs::read_to_string(dir.path().join("config/secrets.json")).unwrap().contains("sk-or-v1-secret"), "the key went to the 0600 file");
+}
+
+/// Clicks the option of `select[name=…]` whose text starts with `label`.
+async fn choose(c: &Client, select: &str, label: &str) {
+    let xpath = format!("//select[@name='{select}']/option[starts-with(normalize-space(), '{label}')]");
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&xpath)).await.unwrap().click().await.unwrap();
+}
+
+/// The texts of one column (`nth` from 1) over the rows on screen.
+async fn column(c: &Client, nth: usize) -> Vec<String> {
+    let script = "return [...document.querySelectorAll(`[data-testid=result-row] > span:nth-child(${arguments[0]})`)].map((e) => e.innerText);";
+    serde_json::from_value(c.execute(script, vec![json!(nth)]).await.unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--model", "deepseek/deepseek-v3.2", "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+    let c = open_app(&driver, &db).await;
+    button(&c, "Results").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=results-total]", "48 results").await;
+
+    choose(&c, "model", "openai/gpt-5-mini").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "24 results").await;
+    let models = column(&c, 1).await;
+    assert!(models.len() == 24 && models.iter().all(|m| m == "openai/gpt-5-mini"), "{models:?}");
+    choose(&c, "chip_count", "10 chips").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "8 results").await;
+    choose(&c, "input_type", "enriched").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "4 results").await;
+    let with_errors = query_i64(&db, "SELECT count(*) FROM results WHERE model = 'openai/gpt-5-mini' AND chip_count = 10 AND input_type = 'enriched' AND error_count > 0");
+    choose(&c, "has_errors", "with errors").await;
+    wait_for_exact(&c, "[data-testid=results-total]", &format!("{with_errors} results")).await;
+    choose(&c, "has_errors", "with or without").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "4 results").await;
+
+    // Sorting by chips, then opening the first row and rating it from the keyboard.
+    choose(&c, "chip_count", "any chip count").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "12 results").await;
+    c.find(Locator::XPath("//button[@role='columnheader'][starts-with(normalize-space(), 'Chips')]")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "[aria-sort=descending]").await;
+    let chips: Vec<u32> = column(&c, 4).await.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(chips.windows(2).all(|w| w[0] >= w[1]) && chips[0] == 20, "sorted by chips, most first: {chips:?}");
+    wait_for(&c, "[data-testid=result-row]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=result-detail]").await;
+    c.active_element().await.unwrap().send_keys("4").await.unwrap();
+    wait_for(&c, "[aria-label='Your rating'] [aria-pressed=true]").await;
+    screenshot(&c, "results").await;
+    c.active_element().await.unwrap().send_keys(&fantoccini::key::Key::Escape).await.unwrap(); // closes the detail
+    wait_for_exact(&c, "[aria-selected=true] [data-testid=my-rating]", "4").await;
+    choose(&c, "mine", "unrated by me").await;
+    wait_for_exact(&c, "[data-testid=results-total]", "11 results").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings r JOIN results x ON x.id = r.target_id WHERE x.chip_count = 20 AND r.rating = 4"), 1);
 }

@@ -40,6 +40,7 @@ export const api = {
   rate: (resultId: string, rating: number) => unwrap(commands.rate(resultId, rating)),
   unrate: (resultId: string) => unwrap(commands.unrate(resultId)),
   stats: (query: StatsQuery) => unwrap(commands.stats(query)),
+  facets: (runId: string | null) => unwrap(commands.facets(runId)),
   settings: () => unwrap(commands.settings()),
   saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),
   setApiKey: (provider: ProviderKind, key: string | null) => unwrap(commands.setApiKey(provider, key)),

@@ -21,6 +21,8 @@ export const commands = {
 	/**  Who is rating in this window. */
 	rater: () => typedError<string, CommandError>(__TAURI_INVOKE("rater")),
 	stats: (query: StatsQuery) => typedError<StatsList, CommandError>(__TAURI_INVOKE("stats", { query })),
+	/**  The values each dimension takes (one run, or all), for the results view's filters. */
+	facets: (runId: string | null) => typedError<Facet[], CommandError>(__TAURI_INVOKE("facets", { runId })),
 	models: () => typedError<Model[], CommandError>(__TAURI_INVOKE("models")),
 	personas: () => __TAURI_INVOKE<Persona[]>("personas"),
 	/**  Tests, calls, dollars and minutes a request would take; nothing is run or written. */
@@ -135,6 +137,13 @@ export type Estimate = {
 	minutes: number | null,
 };
 
+/**  One value a dimension takes, with how many results have it. */
+export type Facet = {
+	group_by: GroupBy,
+	value: string,
+	result_count: number,
+};
+
 /**  The dimensions stats can be grouped by: a closed set, never spliced text. */
 export type GroupBy = "model" | "persona_id" | "style" | "input_type" | "constraint_type" | "chip_count";
 
@@ -236,25 +245,35 @@ export type RatingList = {
 
 export type ResultDetail = ResultSummary & Outputs;
 
+/**  Filters, order and page of a results list. Every field may be left out (newest first). */
 export type ResultFilter = {
-	run_id: string | null,
-	model: string | null,
-	persona_id: string | null,
-	rated_by: string | null,
-	unrated_by: string | null,
+	run_id?: string | null,
+	model?: string | null,
+	persona_id?: string | null,
+	style?: string | null,
+	input_type?: InputType | null,
+	constraint_type?: ConstraintType | null,
+	chip_count?: number | null,
+	/**  true: only results with errors; false: only results without. */
+	has_errors?: boolean | null,
+	rated_by?: string | null,
+	unrated_by?: string | null,
 	/**  Whose rating `my_rating` shows. */
-	user: string | null,
-	limit: number,
-	offset: number,
+	user?: string | null,
+	limit?: number,
+	offset?: number,
 	order?: ResultOrder,
+	descending?: boolean,
 };
 
-/**  The order of a results page. */
+/**  What a results page is sorted by. Ties fall back to arrival order, so pages never overlap. */
 export type ResultOrder = 
-/**  Newest-arrived first. */
-"newest" | 
+/**  Arrival in this database. */
+"arrival" | 
 /**  A stable shuffle that says nothing about the model (result ids are hashes), for blind rating. */
-"shuffled";
+"shuffled" | "model" | "persona" | 
+/**  Style, then input type, then constraint. */
+"variant" | "chip_count" | "avg_rating" | "rating_count" | "my_rating" | "cost" | "latency" | "errors";
 
 export type ResultPage = {
 	results: ResultSummary[],

@@ -8,7 +8,22 @@ use rusqlite::{params, params_from_iter, types::Value as Sql, Connection, Option
 use serde::{Deserialize, Serialize};
 
 use super::{runs::heartbeat, Result, Store, StoreError};
-use crate::{bench::TestKey, chips::Chip};
+use crate::{
+    bench::{ConstraintType, InputType, TestKey},
+    chips::Chip,
+};
+
+/// The rating of user `?1`, as a column of a result `r`.
+macro_rules! my_rating {
+    () => {
+        "(SELECT rating FROM ratings m WHERE m.target_kind = 'result' AND m.target_id = r.id AND m.user_id = ?1 AND m.deleted_at IS NULL)"
+    };
+}
+macro_rules! avg_rating {
+    () => {
+        "CASE WHEN r.rating_count > 0 THEN CAST(r.rating_sum AS REAL) / r.rating_count END"
+    };
+}
 
 /// Objective metrics stored with every result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,32 +66,100 @@ pub struct NewResult {
     pub created_at: String,
 }
 
-/// The order of a results page.
+/// What a results page is sorted by. Ties fall back to arrival order, so pages never overlap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum ResultOrder {
-    /// Newest-arrived first.
+    /// Arrival in this database.
     #[default]
-    Newest,
+    Arrival,
     /// A stable shuffle that says nothing about the model (result ids are hashes), for blind rating.
     Shuffled,
+    Model,
+    Persona,
+    /// Style, then input type, then constraint.
+    Variant,
+    ChipCount,
+    AvgRating,
+    RatingCount,
+    MyRating,
+    Cost,
+    Latency,
+    Errors,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+impl ResultOrder {
+    /// The ORDER BY terms; `?1` is the user whose rating `my_rating` shows.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Arrival => &[],
+            Self::Shuffled => &["r.id"],
+            Self::Model => &["r.model"],
+            Self::Persona => &["r.persona_id"],
+            Self::Variant => &["r.style", "r.input_type", "r.constraint_type"],
+            Self::ChipCount => &["r.chip_count"],
+            Self::AvgRating => &[avg_rating!()],
+            Self::RatingCount => &["r.rating_count"],
+            Self::MyRating => &[my_rating!()],
+            Self::Cost => &["r.cost_usd"],
+            Self::Latency => &["r.latency_ms"],
+            Self::Errors => &["r.error_count"],
+        }
+    }
+
+    fn sql(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let mut terms: Vec<String> = self.columns().iter().map(|c| format!("{c} {dir}")).collect();
+        terms.push(format!("r.seq {dir}"));
+        terms.join(", ")
+    }
+}
+
+/// Filters, order and page of a results list. Every field may be left out (newest first).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
 pub struct ResultFilter {
     pub run_id: Option<String>,
     pub model: Option<String>,
     pub persona_id: Option<String>,
+    pub style: Option<String>,
+    pub input_type: Option<InputType>,
+    pub constraint_type: Option<ConstraintType>,
+    pub chip_count: Option<u32>,
+    /// true: only results with errors; false: only results without.
+    pub has_errors: Option<bool>,
     pub rated_by: Option<String>,
     pub unrated_by: Option<String>,
     /// Whose rating `my_rating` shows.
     pub user: Option<String>,
     pub limit: u32,
     pub offset: u32,
-    #[serde(default)]
     pub order: ResultOrder,
+    pub descending: bool,
+}
+
+impl Default for ResultFilter {
+    fn default() -> Self {
+        Self {
+            run_id: None,
+            model: None,
+            persona_id: None,
+            style: None,
+            input_type: None,
+            constraint_type: None,
+            chip_count: None,
+            has_errors: None,
+            rated_by: None,
+            unrated_by: None,
+            user: None,
+            limit: 50,
+            offset: 0,
+            order: ResultOrder::Arrival,
+            descending: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -117,11 +200,8 @@ pub struct ResultDetail {
 
 pub const MAX_PAGE: u32 = 1000;
 
-const SUMMARY_COLUMNS: &str = "r.id, r.run_id, r.model, r.persona_id, r.style, r.input_type, r.constraint_type,
-    r.chip_count, CASE WHEN r.rating_count > 0 THEN CAST(r.rating_sum AS REAL) / r.rating_count END,
-    r.rating_count,
-    (SELECT rating FROM ratings m WHERE m.target_kind = 'result' AND m.target_id = r.id AND m.user_id = ?1 AND m.deleted_at IS NULL),
-    r.cost_usd, r.latency_ms, r.error_count, r.created_at";
+const SUMMARY_COLUMNS: &str = concat!("r.id, r.run_id, r.model, r.persona_id, r.style, r.input_type, r.constraint_type,
+    r.chip_count, ", avg_rating!(), ", r.rating_count, ", my_rating!(), ", r.cost_usd, r.latency_ms, r.error_count, r.created_at");
 
 fn summary_from_row(r: &Row) -> rusqlite::Result<ResultSummary> {
     Ok(ResultSummary {
@@ -206,23 +286,37 @@ pub(crate) fn insert_results(tx: &Connection, run_id: &str, results: &[NewResult
 /// WHERE fragments for the filters; each adds fixed SQL text and binds its value.
 fn where_clause(f: &ResultFilter, params: &mut Vec<Sql>) -> String {
     let mut sql = String::from("WHERE r.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL)");
-    let mut bind = |clause: &str, v: &Option<String>, params: &mut Vec<Sql>| {
+    let mut bind = |clause: &str, v: Option<Sql>, params: &mut Vec<Sql>| {
         if let Some(v) = v {
-            params.push(Sql::Text(v.clone()));
+            params.push(v);
             sql.push_str(&clause.replace('?', &format!("?{}", params.len())));
         }
     };
-    bind(" AND r.run_id = ?", &f.run_id, params);
-    bind(" AND r.model = ?", &f.model, params);
-    bind(" AND r.persona_id = ?", &f.persona_id, params);
+    let text = |v: &Option<String>| v.clone().map(Sql::Text);
+    bind(" AND r.run_id = ?", text(&f.run_id), params);
+    bind(" AND r.model = ?", text(&f.model), params);
+    bind(" AND r.persona_id = ?", text(&f.persona_id), params);
+    bind(" AND r.style = ?", text(&f.style), params);
+    bind(" AND r.input_type = ?", f.input_type.map(|t| Sql::Text(t.as_str().into())), params);
+    bind(" AND r.constraint_type = ?", f.constraint_type.map(|t| Sql::Text(t.as_str().into())), params);
+    bind(" AND r.chip_count = ?", f.chip_count.map(|n| Sql::Integer(n.into())), params);
+    bind(" AND (r.error_count > 0) = ?", f.has_errors.map(|e| Sql::Integer(e.into())), params);
     const RATED: &str = "EXISTS (SELECT 1 FROM ratings x WHERE x.target_kind = 'result' AND x.target_id = r.id AND x.user_id = ? AND x.deleted_at IS NULL)";
-    bind(&format!(" AND {RATED}"), &f.rated_by, params);
-    bind(&format!(" AND NOT {RATED}"), &f.unrated_by, params);
+    bind(&format!(" AND {RATED}"), text(&f.rated_by), params);
+    bind(&format!(" AND NOT {RATED}"), text(&f.unrated_by), params);
     sql
 }
 
 /// The total from the maintained counts, when the filters allow it.
 fn maintained_total(c: &Connection, f: &ResultFilter) -> rusqlite::Result<Option<u64>> {
+    let counted_grain = f.style.is_none()
+        && f.input_type.is_none()
+        && f.constraint_type.is_none()
+        && f.chip_count.is_none()
+        && f.has_errors.is_none();
+    if !counted_grain {
+        return Ok(None);
+    }
     let sum = |table: &str, user: Option<&str>| -> rusqlite::Result<u64> {
         let mut sql = format!("SELECT coalesce(sum(n), 0) FROM {table} WHERE run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL)");
         let mut p: Vec<Sql> = Vec::new();
@@ -268,10 +362,7 @@ impl Store {
             let n = p.len();
             p.extend([Sql::Integer(f.limit.into()), Sql::Integer(f.offset.into())]);
             // Pick the page's seqs from an index first; only the page's rows are then read.
-            let order = match f.order {
-                ResultOrder::Newest => "r.seq DESC",
-                ResultOrder::Shuffled => "r.id",
-            };
+            let order = f.order.sql(f.descending);
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS} FROM results r
                  WHERE r.seq IN (SELECT r.seq FROM results r {clause} ORDER BY {order} LIMIT ?{} OFFSET ?{})
@@ -408,12 +499,74 @@ pub(crate) mod tests {
         let all: Vec<_> = (1..=40).map(|n| sample(if n <= 20 { "a" } else { "b" }, "p", n, 0.0)).collect();
         store.insert_results(&run, &all).unwrap();
         let page = |order| store.results(&ResultFilter { limit: 40, order, ..Default::default() }).unwrap().results;
-        let newest: Vec<_> = page(ResultOrder::Newest).iter().map(|r| r.model.clone()).collect();
+        let newest: Vec<_> = page(ResultOrder::Arrival).iter().map(|r| r.model.clone()).collect();
         assert_eq!(newest[..20].iter().filter(|m| *m == "b").count(), 20, "newest first: all of b, then a");
         let shuffled = page(ResultOrder::Shuffled);
         assert_eq!(shuffled, page(ResultOrder::Shuffled), "the shuffle is stable between calls");
         let b_in_first_half = shuffled[..20].iter().filter(|r| r.model == "b").count();
         assert!((5..=15).contains(&b_in_first_half), "models are mixed: {b_in_first_half} of b in the first half");
+    }
+
+    #[test]
+    fn variant_chip_count_and_error_filters_count_what_they_list() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        let mut all = Vec::new();
+        for n in 1..=8u32 {
+            let mut r = sample("m", "p", n, f64::from(n));
+            r.key.style = if n % 2 == 0 { "guided".into() } else { "terse".into() };
+            r.key.input_type = if n <= 4 { InputType::Enriched } else { InputType::Basic };
+            r.key.constraint_type = if n % 4 == 0 { ConstraintType::WithConstraint } else { ConstraintType::NoConstraint };
+            if n % 3 == 0 {
+                r.outputs.errors = vec!["fill failed".into()];
+            }
+            all.push(r);
+        }
+        store.insert_results(&run, &all).unwrap();
+        let chips = |f: ResultFilter| {
+            let page = store.results(&f).unwrap();
+            assert_eq!(page.total, page.results.len() as u64, "total agrees with the rows: {f:?}");
+            page.results.iter().map(|r| r.chip_count).collect::<Vec<_>>()
+        };
+        assert_eq!(chips(ResultFilter { style: Some("guided".into()), ..Default::default() }), [8, 6, 4, 2]);
+        assert_eq!(chips(ResultFilter { input_type: Some(InputType::Enriched), ..Default::default() }), [4, 3, 2, 1]);
+        let constrained = ResultFilter { constraint_type: Some(ConstraintType::WithConstraint), ..Default::default() };
+        assert_eq!(chips(constrained), [8, 4]);
+        assert_eq!(chips(ResultFilter { chip_count: Some(5), ..Default::default() }), [5]);
+        assert_eq!(chips(ResultFilter { has_errors: Some(true), ..Default::default() }), [6, 3]);
+        assert_eq!(chips(ResultFilter { has_errors: Some(false), ..Default::default() }).len(), 6);
+        let combined = ResultFilter { style: Some("terse".into()), input_type: Some(InputType::Enriched), has_errors: Some(true), ..Default::default() };
+        assert_eq!(chips(combined), [3]);
+    }
+
+    #[test]
+    fn sorts_by_any_column_in_both_directions_with_arrival_as_tie_break() {
+        let (_d, store) = temp_store();
+        let run = new_run(&store, false).summary.id;
+        // chip counts 1..=6 arrive in order; costs fall as chips rise; two models alternate
+        let all: Vec<_> = (1..=6u32).map(|n| sample(if n % 2 == 0 { "b" } else { "a" }, "p", n, 10.0 - f64::from(n))).collect();
+        store.insert_results(&run, &all).unwrap();
+        let ids: Vec<_> = store.results(&ResultFilter { order: ResultOrder::ChipCount, descending: false, ..Default::default() }).unwrap().results;
+        store.rate(TARGET_RESULT, &ids[0].id, "ana", 2).unwrap(); // chip count 1
+        store.rate(TARGET_RESULT, &ids[3].id, "ana", 5).unwrap(); // chip count 4
+        let sorted = |order, descending| {
+            let f = ResultFilter { order, descending, user: Some("ana".into()), ..Default::default() };
+            store.results(&f).unwrap().results.iter().map(|r| r.chip_count).collect::<Vec<_>>()
+        };
+        assert_eq!(sorted(ResultOrder::Arrival, true), [6, 5, 4, 3, 2, 1]);
+        assert_eq!(sorted(ResultOrder::ChipCount, false), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(sorted(ResultOrder::Cost, false), [6, 5, 4, 3, 2, 1], "cheapest first");
+        assert_eq!(sorted(ResultOrder::Model, false), [1, 3, 5, 2, 4, 6], "ties keep arrival order");
+        assert_eq!(sorted(ResultOrder::Model, true), [6, 4, 2, 5, 3, 1]);
+        assert_eq!(sorted(ResultOrder::MyRating, true), [4, 1, 6, 5, 3, 2], "rated first, unrated last");
+        assert_eq!(sorted(ResultOrder::AvgRating, true)[..2], [4, 1]);
+        assert_eq!(sorted(ResultOrder::RatingCount, true)[..2], [4, 1]);
+        let paged = |offset| {
+            let f = ResultFilter { order: ResultOrder::Model, descending: false, limit: 2, offset, ..Default::default() };
+            store.results(&f).unwrap().results.into_iter().map(|r| r.chip_count)
+        };
+        let pages: Vec<_> = (0..3).flat_map(|p| paged(p * 2)).collect();
+        assert_eq!(pages, [1, 3, 5, 2, 4, 6], "pages of a sorted list neither overlap nor skip");
     }
 
     #[test]

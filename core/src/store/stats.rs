@@ -171,6 +171,15 @@ fn rank(rows: &mut [StatsRow]) {
     }
 }
 
+/// One value a dimension takes, with how many results have it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Facet {
+    pub group_by: GroupBy,
+    pub value: String,
+    pub result_count: u64,
+}
+
 impl Store {
     pub fn stats(&self, q: &StatsQuery) -> Result<Vec<StatsRow>> {
         // Which runs count: one run, or every live run (demo runs only when asked).
@@ -243,6 +252,29 @@ impl Store {
         });
         Ok(rows)
     }
+
+    /// The values every dimension takes in live runs (one run, or all, demo runs included), with
+    /// their result counts: the options of the results view's filters. Read from the summary.
+    pub fn facets(&self, run_id: Option<&str>) -> Result<Vec<Facet>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.dim, s.value, sum(s.result_count)
+                 FROM result_stats s JOIN runs r ON r.id = s.run_id
+                 WHERE r.deleted_at IS NULL AND (?1 IS NULL OR s.run_id = ?1)
+                 GROUP BY s.dim, s.value HAVING sum(s.result_count) > 0
+                 ORDER BY s.dim, CAST(s.value AS INTEGER), s.value",
+            )?;
+            let rows = stmt.query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+            let mut facets = Vec::new();
+            for row in rows {
+                let (dim, value, result_count) = row?;
+                if let Some(group_by) = GroupBy::parse(&dim) {
+                    facets.push(Facet { group_by, value, result_count });
+                }
+            }
+            Ok(facets)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -299,6 +331,22 @@ mod tests {
         assert!(store.stats(&q(false, None)).unwrap().is_empty());
         assert_eq!(store.stats(&q(true, None)).unwrap().len(), 1);
         assert_eq!(store.stats(&q(false, Some(demo))).unwrap().len(), 1, "naming the run includes it");
+    }
+
+    #[test]
+    fn facets_list_each_dimension_value_with_its_count() {
+        let (_d, store) = temp_store();
+        let (one, two) = (new_run(&store, false).summary.id, new_run(&store, true).summary.id);
+        store.insert_results(&one, &[sample("a", "p", 10, 0.0), sample("b", "p", 5, 0.0), sample("a", "p", 15, 0.0)]).unwrap();
+        store.insert_results(&two, &[sample("c", "q", 10, 0.0)]).unwrap();
+        let of = |run: Option<&str>, g: GroupBy| -> Vec<(String, u64)> {
+            let facets = store.facets(run).unwrap();
+            facets.into_iter().filter(|f| f.group_by == g).map(|f| (f.value, f.result_count)).collect()
+        };
+        let owned = |v: &[(&str, u64)]| v.iter().map(|&(s, n)| (s.to_owned(), n)).collect::<Vec<_>>();
+        assert_eq!(of(None, GroupBy::Model), owned(&[("a", 2), ("b", 1), ("c", 1)]), "demo runs included");
+        assert_eq!(of(None, GroupBy::ChipCount), owned(&[("5", 1), ("10", 2), ("15", 1)]), "chip counts in numeric order");
+        assert_eq!(of(Some(&two), GroupBy::PersonaId), owned(&[("q", 1)]));
     }
 
     #[test]
