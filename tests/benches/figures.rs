@@ -117,9 +117,11 @@ fn store_figures() {
     let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
     let inserted = fill(&store, if full { 417 } else { 42 });
     rate_many(&store, if full { 300_000 } else { 30_000 });
-    let by_model = StatsQuery { group_by: GroupBy::Model, run_id: None, include_demo: false };
+    let by_model = StatsQuery::by(GroupBy::Model);
     let cold = timed(|| store.stats(&by_model).unwrap());
     let stats = median((0..15).map(|_| timed(|| store.stats(&by_model).unwrap())).collect());
+    let normalised = StatsQuery { normalise: true, ..StatsQuery::by(GroupBy::Model) };
+    let z = median((0..15).map(|_| timed(|| store.stats(&normalised).unwrap())).collect());
     let page = |offset| {
         median(
             (0..15)
@@ -135,9 +137,10 @@ fn store_figures() {
     };
     let (p0, p10k) = (page(0), page(10_000));
     println!(
-        "store with {inserted} results: stats by model with bootstrap intervals {:.2} ms cold (first read), {:.2} ms median after (cached per histogram; targets < 100, < 50); page by model + unrated_by me with my_rating and total: offset 0 {:.2} ms, offset 10,000 {:.2} ms (target < 20){}",
+        "store with {inserted} results: stats by model with bootstrap intervals and agreement {:.2} ms cold (first read), {:.2} ms median after (cached per histogram; targets < 100, < 50), rater-normalised {:.2} ms; page by model + unrated_by me with my_rating and total: offset 0 {:.2} ms, offset 10,000 {:.2} ms (target < 20){}",
         ms(cold),
         ms(stats),
+        ms(z),
         ms(p0),
         ms(p10k),
         if full { "" } else { "  [set CHIPBENCH_BENCH_FULL=1 for 1,000,000 results and 300,000 ratings]" }
@@ -187,31 +190,37 @@ fn synthetic_results(seed: usize) -> Vec<NewResult> {
         .collect()
 }
 
-/// Ratings by three users (one third each), written in large transactions.
+/// `n` ratings by three users (one third each), written in large transactions: nine in ten on
+/// distinct results, one in ten a second rater's rating of an already rated result (so agreement
+/// has units to compare).
 fn rate_many(store: &Store, n: usize) {
+    let distinct = n - n / 10;
     let ids: Vec<String> = store
         .read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT id FROM results ORDER BY id LIMIT {}", n))?;
+            let mut stmt = c.prepare(&format!("SELECT id FROM results ORDER BY id LIMIT {distinct}"))?;
             let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             Ok(ids)
         })
         .unwrap();
+    const USERS: [&str; 3] = ["me@example.com", "ana@example.com", "bo@example.com"];
+    let first = ids.iter().enumerate().map(|(j, id)| (id, USERS[j % 3]));
+    let second = ids.iter().take(n / 10).enumerate().map(|(j, id)| (id, USERS[(j + 1) % 3]));
+    let all: Vec<_> = first.chain(second).collect();
     let started = Instant::now();
-    for chunk in ids.chunks(10_000).enumerate() {
+    for chunk in all.chunks(10_000) {
         store
             .write(|tx| {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO ratings (id, target_kind, target_id, user_id, rating, created_at, updated_at) VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?5)",
                 )?;
-                for (i, id) in chunk.1.iter().enumerate() {
-                    let user = ["me@example.com", "ana@example.com", "bo@example.com"][(chunk.0 + i) % 3];
+                for (i, (id, user)) in chunk.iter().enumerate() {
                     stmt.execute(rusqlite::params![chipbench_core::ids::rating_id("result", id, user), id, user, 1 + (i % 5) as i64, chipbench_core::clock::now()])?;
                 }
                 Ok(())
             })
             .unwrap();
     }
-    println!("store: {} ratings written in {:.1} s (triggers maintain the aggregates)", ids.len(), started.elapsed().as_secs_f64());
+    println!("store: {} ratings ({} second ratings) written in {:.1} s (triggers maintain the aggregates)", all.len(), n / 10, started.elapsed().as_secs_f64());
 }
 
 /// Peak RSS of the real binary running a 10,080-test batch on the mock provider.

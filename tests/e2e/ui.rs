@@ -172,6 +172,11 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
     wait_for_exact(&c, &format!("{model_row} [data-testid=rated]"), "4").await;
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "2.50").await;
+    wait_for_text(&c, "[data-testid=agreement]", "needs results rated by two or more raters").await;
+    wait_for(&c, "[data-testid=pareto] [data-front=true]").await; // the only model is on its front
+    // One rater's 1, 2, 3, 4 as z-scores average 0.
+    wait_for(&c, "input[name=normalise]").await.click().await.unwrap();
+    wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "0.00").await;
     screenshot(&c, "leaderboard").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 4, "u withdrew the last rating");

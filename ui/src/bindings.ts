@@ -20,7 +20,7 @@ export const commands = {
 	ratings: (filter: RatingFilter) => typedError<RatingList, CommandError>(__TAURI_INVOKE("ratings", { filter })),
 	/**  Who is rating in this window. */
 	rater: () => typedError<string, CommandError>(__TAURI_INVOKE("rater")),
-	stats: (query: StatsQuery) => typedError<StatsList, CommandError>(__TAURI_INVOKE("stats", { query })),
+	stats: (query: StatsQuery) => typedError<Leaderboard, CommandError>(__TAURI_INVOKE("stats", { query })),
 	/**  The values each dimension takes (one run, or all), for the results view's filters. */
 	facets: (runId: string | null) => typedError<Facet[], CommandError>(__TAURI_INVOKE("facets", { runId })),
 	models: () => typedError<Model[], CommandError>(__TAURI_INVOKE("models")),
@@ -168,6 +168,13 @@ export type KeyStatus = {
 	/**  "environment", "settings", or None when no key is set. */
 	source: string | null,
 	masked: string | null,
+};
+
+/**  The leaderboard of a query: a row per group, and agreement over all its multi-rated results. */
+export type Leaderboard = {
+	stats: StatsRow[],
+	agreement: number | null,
+	agreement_units: number,
 };
 
 /**  Objective metrics stored with every result. */
@@ -343,15 +350,13 @@ export type SettingsView = {
 	database_bytes: number,
 };
 
-export type StatsList = {
-	stats: StatsRow[],
-};
-
 export type StatsQuery = {
 	group_by: GroupBy,
 	run_id: string | null,
 	/**  Demo (mock) runs are left out unless asked for, or unless `run_id` names one. */
 	include_demo?: boolean,
+	/**  Score by rater z-scores instead of raw ratings (rank and the Pareto front follow). */
+	normalise?: boolean,
 };
 
 export type StatsRow = {
@@ -360,7 +365,17 @@ export type StatsRow = {
 	avg_rating: number | null,
 	/**  95% bootstrap interval of avg_rating (results resampled, 1,000 seeded rounds). */
 	rating_interval: [number | null, number | null] | null,
+	/**  With `normalise`: the mean rater z-score and its 95% interval. */
+	z_score: number | null,
+	z_interval: [number | null, number | null] | null,
+	/**  By the interval of the score in use (raw or normalised); overlapping intervals tie. */
 	rank: number | null,
+	/**  Krippendorff's alpha (ordinal) over this group's results rated twice or more. */
+	agreement: number | null,
+	/**  Results of this group rated by two or more raters (the units of `agreement`). */
+	agreement_units: number,
+	/**  On the front of quality (the score in use) against cost per result. */
+	pareto: boolean,
 	total_cost_usd: number | null,
 	avg_latency_ms: number | null,
 	avg_tokens: Tokens,

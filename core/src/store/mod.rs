@@ -21,7 +21,7 @@ pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
 pub use catalog::Model;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
-pub use stats::{Facet, GroupBy, GroupKey, StatsQuery, StatsRow};
+pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {
     refinery::embed_migrations!("../migrations");

@@ -1,21 +1,16 @@
-//! Statistics: the seed's `GET /stats` (group_by a closed enum, optionally one run).
+//! Statistics: the seed's `GET /stats` (group_by a closed enum, optionally one run; the seed's
+//! `{stats: [...]}` shape, plus overall rater agreement) and the values each dimension takes.
 
-use chipbench_core::store::{Facet, StatsQuery, StatsRow};
-use serde::Serialize;
+use chipbench_core::store::{Facet, Leaderboard, StatsQuery};
 use tauri::State;
 
 use super::{AppState, Result};
 
-#[derive(Serialize, specta::Type)]
-pub struct StatsList {
-    pub stats: Vec<StatsRow>,
-}
-
 #[tauri::command(async)]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
-pub fn stats(state: State<'_, AppState>, query: StatsQuery) -> Result<StatsList> {
-    Ok(StatsList { stats: state.store.stats(&query)? })
+pub fn stats(state: State<'_, AppState>, query: StatsQuery) -> Result<Leaderboard> {
+    Ok(state.store.stats(&query)?)
 }
 
 /// The values each dimension takes (one run, or all), for the results view's filters.
