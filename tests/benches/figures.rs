@@ -13,9 +13,12 @@ use chipbench_core::{
     bench::{self, Axes, BatchRequest},
     llm::{settings::ProcessEnv, ProviderKind},
     personas,
-    store::{GroupBy, Model, NewResult, NewRun, ResultFilter, StatsQuery, Store},
+    store::{GroupBy, Model, ResultFilter, ResultOrder, StatsQuery, Store, TARGET_RESULT},
 };
-use chipbench_e2e::FakeProvider;
+use chipbench_e2e::{
+    fixtures::{fill, rate_many, ME},
+    FakeProvider,
+};
 use tokio_util::sync::CancellationToken;
 
 const LATENCY: Duration = Duration::from_millis(50);
@@ -116,7 +119,9 @@ fn store_figures() {
     let store = Store::open(&dir.path().join("store.db")).unwrap();
     let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
     let inserted = fill(&store, if full { 417 } else { 42 });
-    rate_many(&store, if full { 300_000 } else { 30_000 });
+    let ratings = if full { 300_000 } else { 30_000 };
+    let took = rate_many(&store, ratings);
+    println!("store: {ratings} ratings ({} second ratings) written in {:.1} s (triggers maintain the aggregates)", ratings / 10, took.as_secs_f64());
     let by_model = StatsQuery::by(GroupBy::Model);
     let cold = timed(|| store.stats(&by_model).unwrap());
     let stats = median((0..15).map(|_| timed(|| store.stats(&by_model).unwrap())).collect());
@@ -128,7 +133,7 @@ fn store_figures() {
                 .map(|_| {
                     timed(|| {
                         store
-                            .results(&ResultFilter { model: Some("model-3".into()), unrated_by: Some("me@example.com".into()), user: Some("me@example.com".into()), limit: 50, offset, ..Default::default() })
+                            .results(&ResultFilter { model: Some("model-3".into()), unrated_by: Some(ME.into()), user: Some(ME.into()), limit: 50, offset, ..Default::default() })
                             .unwrap()
                     })
                 })
@@ -136,6 +141,18 @@ fn store_figures() {
         )
     };
     let (p0, p10k) = (page(0), page(10_000));
+    // The rating queue: its page (unrated by me, blind order) and each next item's detail.
+    let queue_filter = ResultFilter { unrated_by: Some(ME.into()), user: Some(ME.into()), limit: 200, order: ResultOrder::Shuffled, ..Default::default() };
+    let queue = median((0..15).map(|_| timed(|| store.results(&queue_filter).unwrap())).collect());
+    let items = store.results(&queue_filter).unwrap().results;
+    let next = median(items.iter().take(15).map(|r| timed(|| store.result(&r.id, Some(ME)).unwrap())).collect());
+    let rate = median(items.iter().take(15).map(|r| timed(|| store.rate(TARGET_RESULT, &r.id, ME, 4).unwrap())).collect());
+    println!(
+        "store with {inserted} results: rating queue page (200, unrated by me, blind order) {:.2} ms; next item's detail {:.2} ms (target < 20); storing a rating {:.2} ms",
+        ms(queue),
+        ms(next),
+        ms(rate)
+    );
     println!(
         "store with {inserted} results: stats by model with bootstrap intervals and agreement {:.2} ms cold (first read), {:.2} ms median after (cached per histogram; targets < 100, < 50), rater-normalised {:.2} ms; page by model + unrated_by me with my_rating and total: offset 0 {:.2} ms, offset 10,000 {:.2} ms (target < 20){}",
         ms(cold),
@@ -147,18 +164,6 @@ fn store_figures() {
     );
 }
 
-/// Inserts `runs` runs of 2,400 synthetic results; returns how many.
-fn fill(store: &Store, runs: usize) -> usize {
-    let mut inserted = 0;
-    for r in 0..runs {
-        let run = store.create_run(&NewRun { config: serde_json::json!({}), provider: "openai".into(), is_demo: false, total_tests: 2400 }).unwrap();
-        for chunk in synthetic_results(r).chunks(512) {
-            inserted += store.insert_results(&run.summary.id, chunk).unwrap();
-        }
-    }
-    inserted
-}
-
 fn timed<T>(f: impl FnOnce() -> T) -> Duration {
     let s = Instant::now();
     std::hint::black_box(f());
@@ -167,60 +172,6 @@ fn timed<T>(f: impl FnOnce() -> T) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-/// 2,400 results: 10 models x 10 personas x 24 variants.
-fn synthetic_results(seed: usize) -> Vec<NewResult> {
-    let chips = vec![chipbench_core::chips::Chip { text: "quarterly board review".into(), kind: chipbench_core::chips::ChipType::Situation }; 15];
-    let axes = Axes::default();
-    let matrix = bench::Matrix { models: (0..10).map(|i| format!("model-{i}")).collect(), persona_ids: (0..10).map(|i| format!("persona_{i}")).collect(), axes };
-    matrix
-        .keys()
-        .enumerate()
-        .map(|(i, key)| {
-            let mut r = chipbench_core::testing::sample_result(&key.model, &key.persona_id, key.chip_count, 0.0001);
-            r.key = key;
-            r.outputs.final_chips = chips.clone();
-            if (i + seed).is_multiple_of(7) {
-                r.outputs.errors.push("shortfall: 14 of 15 chips after fill".into());
-            }
-            r.latency_ms = 800 + (i % 400) as u64;
-            r
-        })
-        .collect()
-}
-
-/// `n` ratings by three users (one third each), written in large transactions: nine in ten on
-/// distinct results, one in ten a second rater's rating of an already rated result (so agreement
-/// has units to compare).
-fn rate_many(store: &Store, n: usize) {
-    let distinct = n - n / 10;
-    let ids: Vec<String> = store
-        .read(|c| {
-            let mut stmt = c.prepare(&format!("SELECT id FROM results ORDER BY id LIMIT {distinct}"))?;
-            let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-            Ok(ids)
-        })
-        .unwrap();
-    const USERS: [&str; 3] = ["me@example.com", "ana@example.com", "bo@example.com"];
-    let first = ids.iter().enumerate().map(|(j, id)| (id, USERS[j % 3]));
-    let second = ids.iter().take(n / 10).enumerate().map(|(j, id)| (id, USERS[(j + 1) % 3]));
-    let all: Vec<_> = first.chain(second).collect();
-    let started = Instant::now();
-    for chunk in all.chunks(10_000) {
-        store
-            .write(|tx| {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO ratings (id, target_kind, target_id, user_id, rating, created_at, updated_at) VALUES (?1, 'result', ?2, ?3, ?4, ?5, ?5)",
-                )?;
-                for (i, (id, user)) in chunk.iter().enumerate() {
-                    stmt.execute(rusqlite::params![chipbench_core::ids::rating_id("result", id, user), id, user, 1 + (i % 5) as i64, chipbench_core::clock::now()])?;
-                }
-                Ok(())
-            })
-            .unwrap();
-    }
-    println!("store: {} ratings ({} second ratings) written in {:.1} s (triggers maintain the aggregates)", all.len(), n / 10, started.elapsed().as_secs_f64());
 }
 
 /// Peak RSS of the real binary running a 10,080-test batch on the mock provider.

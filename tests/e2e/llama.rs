@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 fn llama_url() -> Option<String> {
     let url = std::env::var("CHIPBENCH_LLAMA_URL").ok();
-    if crate::support::available("a llama.cpp server (CHIPBENCH_LLAMA_URL)", url.is_some()) {
+    if chipbench_e2e::available("a llama.cpp server (CHIPBENCH_LLAMA_URL)", url.is_some()) {
         url
     } else {
         None

@@ -3,7 +3,7 @@
 //! - `cli`: the `chipbench` binary: batches, bad input, exit codes, Ctrl-C, export.
 //! - `crash`: SIGKILL in the middle of a batch, then `--resume`.
 //! - `llama`: the client against a real llama.cpp server (started by scripts/test.sh).
-//! - `ui`: the real app (WebKit) driven over WebDriver under Xvfb (tauri-driver).
+//! - `ui`: the real app (WebKit) driven over WebDriver under Xvfb (tauri-driver, see `webdriver`).
 
 mod cli;
 mod client;
@@ -11,3 +11,4 @@ mod crash;
 mod llama;
 mod support;
 mod ui;
+mod webdriver;

@@ -70,12 +70,3 @@ impl Setup {
     }
 }
 
-/// A test that needs an outside part (a real server, a display) runs when it is there, fails under
-/// CI when it is not (CI must run it), and otherwise says it was skipped.
-pub fn available(what: &str, present: bool) -> bool {
-    if !present {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test, but {what} is missing");
-        eprintln!("skipping: {what} is missing (scripts/test.sh provides it)");
-    }
-    present
-}

@@ -1,6 +1,8 @@
 //! Test support: a fake OpenAI-compatible server that produces, on demand, the faults a real
 //! server cannot (429 with Retry-After, 5xx, stalls, malformed bodies, prose-wrapped JSON, 401),
-//! and helpers to run the `chipbench` binary.
+//! and helpers to run the `chipbench` binary; `fixtures` fills a store with synthetic results.
+
+pub mod fixtures;
 
 use std::{
     collections::VecDeque,
@@ -167,4 +169,14 @@ pub fn chipbench_bin() -> PathBuf {
     candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
         panic!("{} is missing: build it first (cargo build -p chipbench)", candidates[0].display())
     })
+}
+
+/// A test that needs an outside part (a real server, a display) runs when it is there, fails under
+/// CI when it is not (CI must run it), and otherwise says it was skipped.
+pub fn available(what: &str, present: bool) -> bool {
+    if !present {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test, but {what} is missing");
+        eprintln!("skipping: {what} is missing (scripts/test.sh provides it)");
+    }
+    present
 }

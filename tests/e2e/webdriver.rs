@@ -1,0 +1,97 @@
+//! Driving the real app (WebKit) over WebDriver: tauri-driver + WebKitWebDriver on free ports,
+//! the app with its own database and settings, waits on page state. Shared by the UI tests
+//! (`e2e/ui.rs`) and the app benchmark (`benches/app.rs`), which include this file.
+
+use std::{path::Path, process::Stdio, time::Duration};
+
+use chipbench_e2e::{available, chipbench_bin};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+pub struct Driver {
+    _child: tokio::process::Child,
+    port: u16,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts tauri-driver (the app inherits its environment: instant mock, settings in `config`), or
+/// None (skipped outside CI) when it or a display is missing.
+pub async fn driver(config: &Path) -> Option<Driver> {
+    let display = std::env::var_os("DISPLAY").is_some();
+    let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
+        return None;
+    }
+    let (port, native) = (free_port(), free_port());
+    let child = tokio::process::Command::new("tauri-driver")
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+        .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
+        .env("CHIPBENCH_CONFIG_DIR", config)
+        .env_remove("OPENROUTER_API_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn tauri-driver");
+    let status = format!("http://127.0.0.1:{port}/status");
+    for _ in 0..100 {
+        if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
+            return Some(Driver { _child: child, port });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tauri-driver did not answer on {status}");
+}
+
+pub async fn open_app(driver: &Driver, db: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), json!({"application": chipbench_bin(), "args": ["--db", db]}));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a WebDriver session")
+}
+
+pub async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css} never appeared: {e}"))
+}
+
+/// Waits until the element's text contains `want`.
+pub async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
+    wait_until_text(c, css, want, |text| text.contains(want)).await
+}
+
+/// Waits until the element's text is exactly `want`.
+pub async fn wait_for_exact(c: &Client, css: &str, want: &str) -> String {
+    wait_until_text(c, css, want, |text| text.trim() == want).await
+}
+
+pub async fn wait_until_text(c: &Client, css: &str, want: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // innerText, not WebDriver's element text: WebKitWebDriver reports "" for cells of the
+        // virtualised table (absolutely positioned grid rows) even when they are on screen.
+        wait_for(c, css).await;
+        let script = "return document.querySelector(arguments[0])?.innerText ?? '';";
+        let text = c.execute(script, vec![json!(css)]).await.ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        if ok(&text) {
+            return text;
+        }
+        assert!(std::time::Instant::now() < deadline, "{css} shows {text:?}, never {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn button(c: &Client, label: &str) -> fantoccini::elements::Element {
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&format!("//button[normalize-space()='{label}']"))).await.unwrap()
+}
+
+pub async fn screenshot(c: &Client, name: &str) {
+    let dir = chipbench_bin().parent().unwrap().join("../screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
+}
