@@ -1,13 +1,14 @@
 //! Prints the desktop app's figures, measured on the real app over WebDriver (tauri-driver +
 //! WebKitWebDriver under the caller's X display), best with the release build:
 //! - launch to the first results row on screen with a 100,800-result database (median of 5
-//!   launches; the window reopens on the Results view it was left on);
+//!   launches; the window reopens on the Results view it was left on), and jumps to the middle and
+//!   the end of the virtualised table;
 //! - rating a result to the next one on screen in the rating queue (median of 20, timed in the page
 //!   from the key press to the next result's detail being painted);
 //! - the app's memory: the Rust process and its WebKit processes, after browsing results and the
 //!   leaderboard (PSS sums shared pages fairly; RSS counts them once per process).
 //!
-//! With CHIPBENCH_BENCH_FULL=1 the database has 1,000,800 results and 300,000 ratings.
+//! With CHIPBENCH_BENCH_FULL=1 they are measured again with 1,000,800 results and 300,000 ratings.
 //! Run: `scripts/bench.sh --app` (builds the release binary, provides the display).
 
 #[path = "../e2e/webdriver.rs"]
@@ -18,9 +19,9 @@ use std::{path::Path, time::Instant};
 
 use chipbench_core::store::Store;
 use chipbench_e2e::fixtures::{fill, rate_many};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::json;
-use webdriver::{button, driver, open_app, wait_for, wait_for_text};
+use webdriver::{button, driver, open_app, wait_for, wait_for_text, Driver};
 
 const FIRST_ROW: &str = "[data-testid=result-row] > span:nth-child(2)";
 
@@ -31,35 +32,42 @@ fn main() {
 
 async fn app_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("app.db");
-    let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
-    let store = Store::open(&db).unwrap();
-    let inserted = fill(&store, if full { 417 } else { 42 });
-    rate_many(&store, if full { 300_000 } else { 30_000 });
-    drop(store);
     let Some(driver) = driver(&dir.path().join("config")).await else {
         eprintln!("app figures need a display and tauri-driver (scripts/bench.sh --app provides them)");
         return;
     };
-    println!("# app figures ({}, {inserted} results)", chipbench_e2e::chipbench_bin().display());
+    println!("# app figures ({})", chipbench_e2e::chipbench_bin().display());
+    let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
+    for (runs, ratings) in [(42, 30_000), (417, 300_000)].into_iter().take(if full { 2 } else { 1 }) {
+        let db = dir.path().join(format!("app-{runs}.db"));
+        let store = Store::open(&db).unwrap();
+        let inserted = fill(&store, runs);
+        rate_many(&store, ratings);
+        drop(store);
+        println!("## {inserted} results, {ratings} ratings");
+        measure(&driver, &db).await;
+    }
+}
 
+async fn measure(driver: &Driver, db: &Path) {
     // The first launch leaves the window on Results; later launches open there.
-    let c = open_app(&driver, &db).await;
+    let c = open_app(driver, db).await;
     button(&c, "Results").await.click().await.unwrap();
     wait_for(&c, FIRST_ROW).await;
     c.close().await.unwrap();
     let mut launches = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        let c = open_app(&driver, &db).await;
+        let c = open_app(driver, db).await;
         wait_for(&c, FIRST_ROW).await;
         launches.push(started.elapsed().as_secs_f64() * 1e3);
         c.close().await.unwrap();
     }
     println!("launch to the first results row: {:.0} ms median of 5 (target < 2,000); all {launches:.0?}", median(&launches));
 
-    let c = open_app(&driver, &db).await;
-    browse(&c).await;
+    let c = open_app(driver, db).await;
+    let jumps = browse(&c).await;
+    println!("results table: jump to the middle row painted in {:.0} ms, to the last row in {:.0} ms (a page fetched and rendered)", jumps[0], jumps[1]);
     button(&c, "Rate").await.click().await.unwrap();
     wait_for_text(&c, "[data-testid=rate-progress]", "1 of").await;
     wait_for(&c, "[data-testid=result-detail]").await;
@@ -68,22 +76,33 @@ async fn app_figures() {
         steps.push(rate_to_next(&c, ["1", "2", "3", "4", "5"][i % 5]).await);
     }
     println!("rating to the next result on screen: {:.1} ms median of 20 (target < 50); max {:.1}", median(&steps), steps.iter().copied().fold(0.0, f64::max));
-    let (pss, rss) = app_memory(&db);
+    let (pss, rss) = app_memory(db);
     println!("app memory after browsing results, rating and the leaderboard: {pss:.0} MB PSS, {rss:.0} MB RSS summed over the app and its WebKit processes (target < 400 MB)");
     c.close().await.unwrap();
 }
 
-/// Scrolls the results table through the middle and to the end, then opens the leaderboard.
-async fn browse(c: &Client) {
+/// Jumps the results table to the middle and to the end (each a page fetched and painted; the
+/// milliseconds of each are returned), then opens the leaderboard.
+async fn browse(c: &Client) -> Vec<f64> {
     wait_for(c, FIRST_ROW).await;
+    let script = r#"
+        const done = arguments[arguments.length - 1];
+        const scroller = document.querySelector('[data-testid=results-table] .scroller');
+        const t0 = performance.now();
+        scroller.scrollTop = (scroller.scrollHeight - scroller.clientHeight) * arguments[0];
+        const target = Math.floor(scroller.scrollTop / 30) + 1;
+        const painted = () => [...document.querySelectorAll('[data-testid=result-row]')]
+            .some((r) => Number(r.getAttribute('aria-rowindex')) >= target && r.children.length > 1);
+        const check = () => painted() ? requestAnimationFrame(() => done(performance.now() - t0)) : setTimeout(check, 1);
+        check();
+    "#;
+    let mut jumps = Vec::new();
     for fraction in [0.5, 1.0] {
-        let script = "const s = document.querySelector('[data-testid=results-table] .scroller');
-                      s.scrollTop = s.scrollHeight * arguments[0]; s.dispatchEvent(new Event('scroll'));";
-        c.execute(script, vec![json!(fraction)]).await.unwrap();
-        c.wait().for_element(Locator::Css("[data-testid=result-row][aria-rowindex] > span:nth-child(2)")).await.unwrap();
+        jumps.push(c.execute_async(script, vec![json!(fraction)]).await.unwrap().as_f64().unwrap());
     }
     button(c, "Leaderboard").await.click().await.unwrap();
     wait_for(c, "[data-testid=leaderboard]").await;
+    jumps
 }
 
 /// Presses a rating key in the page and returns the milliseconds until the next result's detail

@@ -93,7 +93,7 @@ impl ResultOrder {
     /// The ORDER BY terms; `?1` is the user whose rating `my_rating` shows.
     fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::Arrival => &[],
+            Self::Arrival => &["r.seq"],
             Self::Shuffled => &["r.id"],
             Self::Model => &["r.model"],
             Self::Persona => &["r.persona_id"],
@@ -111,7 +111,10 @@ impl ResultOrder {
     fn sql(self, descending: bool) -> String {
         let dir = if descending { "DESC" } else { "ASC" };
         let mut terms: Vec<String> = self.columns().iter().map(|c| format!("{c} {dir}")).collect();
-        terms.push(format!("r.seq {dir}"));
+        // seq and id are unique, and a tie-break would keep their index from ordering the page
+        if !matches!(self, Self::Arrival | Self::Shuffled) {
+            terms.push(format!("r.seq {dir}"));
+        }
         terms.join(", ")
     }
 }
