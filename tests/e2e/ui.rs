@@ -87,7 +87,8 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     wait_for_exact(&c, &format!("{model_row} [data-testid=rated]"), "4").await;
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "2.50").await;
     wait_for_text(&c, "[data-testid=agreement]", "needs results rated by two or more raters").await;
-    wait_for(&c, "[data-testid=pareto] [data-front=true]").await; // the only model is on its front
+    wait_for(&c, &format!("{model_row} .front")).await; // the only model is on the Pareto front
+    wait_for(&c, "[data-testid=pareto] svg").await;
     // One rater's 1, 2, 3, 4 as z-scores average 0.
     wait_for(&c, "input[name=normalise]").await.click().await.unwrap();
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "0.00").await;

@@ -1,27 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { dollars, frontLine, place, type Point } from "./chart";
+import { dollars, forLogScale, frontLine, qualityDomain, type Point } from "./chart";
 
 const pt = (name: string, cost: number, quality: number, front = false): Point => ({ name, cost, quality, front });
 
-describe("place", () => {
-  it("maps cost on a log scale and quality linearly into the padded box", () => {
-    const [a, b, c] = place([pt("a", 0.0001, 2), pt("b", 0.001, 3), pt("c", 0.01, 4)], 240, 140, 20);
-    expect([a.x, b.x, c.x]).toEqual([20, 120, 220]); // a decade apart: equal steps
-    expect([a.y, b.y, c.y]).toEqual([120, 70, 20]); // higher quality higher up
+describe("forLogScale", () => {
+  it("keeps paid costs and puts free models a decade below the cheapest", () => {
+    const placed = forLogScale([pt("local", 0, 3), pt("cheap", 0.0002, 3.5), pt("dear", 0.01, 4)]);
+    expect(placed.map((p) => p.cost)).toEqual([0.00002, 0.0002, 0.01]);
   });
 
-  it("centres a single point and puts free models at the left edge", () => {
-    const [only] = place([pt("a", 0.002, 3)], 200, 100, 10);
-    expect([only.x, only.y]).toEqual([100, 50]);
-    const free = place([pt("local", 0, 3.5), pt("paid", 0.01, 4)], 200, 100, 10);
-    expect(free[0].x).toBe(10);
+  it("still has a positive cost when every model is free", () => {
+    expect(forLogScale([pt("a", 0, 3)])[0].cost).toBeGreaterThan(0);
+  });
+});
+
+describe("qualityDomain", () => {
+  it("is the rating scale for ratings and symmetric around 0 for z-scores", () => {
+    expect(qualityDomain([pt("a", 1, 4.2)], false)).toEqual([1, 5]);
+    expect(qualityDomain([pt("a", 1, 0)], true)).toEqual([-1, 1]);
+    expect(qualityDomain([pt("a", 1, -1.3), pt("b", 1, 0.4)], true)).toEqual([-1.5, 1.5]);
   });
 });
 
 describe("frontLine", () => {
   it("joins the front from cheapest to dearest and skips the rest", () => {
-    const placed = place([pt("dear", 0.01, 4, true), pt("beaten", 0.005, 2), pt("cheap", 0.0001, 3, true)], 240, 140, 20);
-    expect(frontLine(placed)).toBe("20.0,70.0 220.0,20.0");
+    const line = frontLine([pt("dear", 0.01, 4, true), pt("beaten", 0.005, 2), pt("cheap", 0.0001, 3, true)]);
+    expect(line.map((p) => p.name)).toEqual(["cheap", "dear"]);
   });
 });
 

@@ -1,5 +1,5 @@
-// Geometry of the leaderboard's quality-vs-cost scatter. Costs per result span orders of
-// magnitude across models, so the x axis is logarithmic; quality is linear.
+// Data for the leaderboard's quality-vs-cost scatter (drawn by Observable Plot). Costs per result
+// span orders of magnitude across models, so the x axis is logarithmic.
 
 export interface Point {
   name: string;
@@ -8,33 +8,27 @@ export interface Point {
   front: boolean;
 }
 
-export interface Placed extends Point {
-  x: number;
-  y: number;
+/** Points ready for a log axis: a free model (cost 0) sits a decade left of the cheapest paid one. */
+export function forLogScale(points: Point[]): Point[] {
+  const paid = points.map((p) => p.cost).filter((c) => c > 0);
+  const floor = paid.length ? Math.min(...paid) / 10 : 1e-6;
+  return points.map((p) => ({ ...p, cost: Math.max(p.cost, floor) }));
 }
 
-/** Places points in a width x height box (inside `pad`); zero or negative costs sit at the left edge. */
-export function place(points: Point[], width: number, height: number, pad = 40): Placed[] {
-  const logs = points.filter((p) => p.cost > 0).map((p) => Math.log10(p.cost));
-  const [lo, hi] = logs.length ? [Math.min(...logs), Math.max(...logs)] : [0, 0];
-  const qs = points.map((p) => p.quality);
-  const [qlo, qhi] = [Math.min(...qs), Math.max(...qs)];
-  // Where a value lies between lo and hi, 0-1; the middle when they are equal.
-  const at = (v: number, a: number, b: number) => (b - a > 1e-12 ? (v - a) / (b - a) : 0.5);
-  return points.map((p) => ({
-    ...p,
-    x: pad + (p.cost > 0 ? at(Math.log10(p.cost), lo, hi) : 0) * (width - 2 * pad),
-    y: height - pad - at(p.quality, qlo, qhi) * (height - 2 * pad),
-  }));
+/**
+ * The quality axis: the whole 1-5 scale for ratings, so charts compare across views; for z-scores
+ * a range symmetric around 0 (the average rater's average) that holds every point.
+ */
+export function qualityDomain(points: Point[], normalised: boolean): [number, number] {
+  if (!normalised) return [1, 5];
+  const reach = Math.max(1, ...points.map((p) => Math.abs(p.quality)));
+  const edge = Math.ceil(reach * 2) / 2;
+  return [-edge, edge];
 }
 
-/** The front as a line: its points from cheapest to dearest. */
-export function frontLine(points: Placed[]): string {
-  return points
-    .filter((p) => p.front)
-    .sort((a, b) => a.cost - b.cost)
-    .map((p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`)
-    .join(" ");
+/** The Pareto front as a line: its points from cheapest to dearest. */
+export function frontLine(points: Point[]): Point[] {
+  return points.filter((p) => p.front).sort((a, b) => a.cost - b.cost);
 }
 
 /** Dollars with enough digits to tell small per-result costs apart. */
