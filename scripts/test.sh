@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs every test: unit tests, the Tauri mock-runtime tests, the
 # end-to-end CLI tests against the fake provider, the SIGKILL crash test, the real llama.cpp server
-# test, and the real app over WebDriver under Xvfb; then compiles the benchmarks (scripts/bench.sh
-# runs them).
+# test, sync against a real Turso server (tursodb), and the real app over WebDriver under Xvfb; then
+# compiles the benchmarks (scripts/bench.sh runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -23,5 +23,6 @@ done
 export CHIPBENCH_LLAMA_URL="http://127.0.0.1:$port/v1"
 
 export PATH="$HOME/.cargo/bin:$PATH"   # tauri-driver
+export CHIPBENCH_TURSODB="$HOME/.cache/chipbench/turso/node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb"
 xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --no-fail-fast
 cargo bench -p chipbench-e2e --no-run

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     Provider,
     /// The database failed.
     Storage,
+    /// The shared (Turso) database was unreachable or refused a sync.
+    Sync,
 }
 
 /// Every error type of core says which [`ErrorCode`] it is; adapters map codes, never messages.

@@ -6,6 +6,7 @@
 //! - [`bench`]: the chip benchmark: matrix, the per-test pipeline, and the batch runner.
 //! - [`stats`]: statistics over ratings (the bootstrap interval).
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
+//! - [`sync`]: sync with a shared Turso database (push, pull, the remote schema).
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
@@ -23,6 +24,7 @@ pub mod prompts;
 pub mod settings;
 pub mod stats;
 pub mod store;
+pub mod sync;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 

@@ -15,11 +15,14 @@ use std::{
 use chipbench_core::{
     bench::{self, Axes, BatchRequest, Outcome, Progress, StopCause},
     export,
-    llm::{settings::ProcessEnv, ProviderKind},
+    llm::{
+        settings::{Env, ProcessEnv},
+        ProviderKind,
+    },
     personas,
     settings::SettingsFiles,
     store::{Model, RunStatus, Store},
-    Coded, ErrorCode,
+    sync, Coded, ErrorCode,
 };
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -94,6 +97,9 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         output_price: f64,
     },
+    /// Sync this database once with the shared Turso database (TURSO_DATABASE_URL, and
+    /// TURSO_AUTH_TOKEN unless the server is local) and print what moved.
+    Sync,
 }
 
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -115,7 +121,7 @@ impl<E: Coded> From<E> for Failure {
     fn from(e: E) -> Self {
         let exit = match e.code() {
             ErrorCode::Validation | ErrorCode::NotFound | ErrorCode::Conflict | ErrorCode::Config => 2,
-            ErrorCode::Provider | ErrorCode::Storage => 1,
+            ErrorCode::Provider | ErrorCode::Storage | ErrorCode::Sync => 1,
         };
         Failure { exit, message: e.to_string() }
     }
@@ -154,19 +160,32 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         println!("model {id}: ${input_price}/M input, ${output_price}/M output");
         return Ok(0);
     }
+    let files = SettingsFiles::new(crate::paths::config_dir());
+    if let Some(Command::Sync) = &cli.command {
+        return sync_once(&store, &files.env(Arc::new(ProcessEnv))?).await;
+    }
     if cli.list_models {
         for m in store.models()? {
             println!("{:<36} {:<26} ${:>6}/M in  ${:>6}/M out", m.id, m.name, m.input_price, m.output_price);
         }
         return Ok(0);
     }
-    let files = SettingsFiles::new(crate::paths::config_dir());
     let env = files.env(Arc::new(ProcessEnv))?;
     let prepared = match &cli.resume {
         Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &env)?,
         None => bench::prepare_new(&store, &request(&cli, &files)?, &env, &load_personas(&cli)?)?,
     };
     execute(&cli, &store, &db, prepared).await
+}
+
+/// `chipbench sync`: one sync, then what moved and what is still pending.
+async fn sync_once(store: &Store, env: &dyn Env) -> Result<u8, Failure> {
+    let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
+    let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
+    let report = sync::sync(store, &remote).await?;
+    let created = if report.created_schema { "created the shared schema; " } else { "" };
+    println!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending", report.pushed, report.pulled, store.sync_pending_count()?);
+    Ok(0)
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {

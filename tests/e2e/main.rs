@@ -3,6 +3,7 @@
 //! - `cli`: the `chipbench` binary: batches, bad input, exit codes, Ctrl-C, export.
 //! - `crash`: SIGKILL in the middle of a batch, then `--resume`.
 //! - `llama`: the client against a real llama.cpp server (started by scripts/test.sh).
+//! - `sync`: two and more clients against a real Turso server (tursodb --sync-server).
 //! - `ui`: the real app (WebKit) driven over WebDriver under Xvfb (tauri-driver, see `webdriver`).
 
 mod cli;
@@ -10,5 +11,6 @@ mod client;
 mod crash;
 mod llama;
 mod support;
+mod sync;
 mod ui;
 mod webdriver;

@@ -29,7 +29,17 @@ pub fn command(db: &Path, args: &[&str]) -> tokio::process::Command {
     // Never the user's own settings or stored keys.
     cmd.env("CHIPBENCH_CONFIG_DIR", db.with_extension("config"));
     // No DISPLAY: headless runs must never need GTK.
-    for var in ["OPENROUTER_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CHIPBENCH_DB", "CHIPBENCH_MOCK_FAULT_RATE", "DISPLAY", "WAYLAND_DISPLAY"] {
+    for var in [
+        "OPENROUTER_API_KEY",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "TURSO_DATABASE_URL",
+        "TURSO_AUTH_TOKEN",
+        "CHIPBENCH_DB",
+        "CHIPBENCH_MOCK_FAULT_RATE",
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("CHIPBENCH_MOCK_LATENCY_SCALE", "0").env("RUST_LOG", "error").kill_on_drop(true);

@@ -126,7 +126,9 @@ export type ErrorCode =
 /**  The LLM provider failed or refused. */
 "provider" | 
 /**  The database failed. */
-"storage";
+"storage" | 
+/**  The shared (Turso) database was unreachable or refused a sync. */
+"sync";
 
 export type Estimate = {
 	tests: number,

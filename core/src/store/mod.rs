@@ -9,6 +9,7 @@ mod ratings;
 pub(crate) mod results;
 mod runs;
 mod stats;
+mod sync;
 
 use std::{
     path::{Path, PathBuf},
@@ -21,6 +22,7 @@ pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
 pub use catalog::Model;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
+pub use sync::Pending;
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {

@@ -1,0 +1,139 @@
+//! The local side of sync: what is waiting to be pushed (the outbox, and results above the
+//! pushed mark), forgetting it once the remote has committed it, and applying pulled rows under
+//! the tables' rules (`crate::sync::tables`) in one transaction with the pull cursor.
+
+use rusqlite::{params_from_iter, types::Value as Sql, Connection, OptionalExtension};
+
+use super::{Result, Store};
+use crate::sync::tables::{self, Side, SyncTable};
+
+/// Changes waiting for a push, and what to forget once the remote has them.
+#[derive(Debug, Default)]
+pub struct Pending {
+    /// Rows to send, parents first.
+    pub rows: Vec<(&'static SyncTable, Vec<Sql>)>,
+    /// Outbox entries up to this seq are covered.
+    outbox_through: i64,
+    /// Results up to this seq are covered.
+    results_through: i64,
+}
+
+impl Pending {
+    /// True when nothing is to be sent or forgotten.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.outbox_through == 0 && self.results_through == 0
+    }
+}
+
+fn state(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    c.query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| r.get(0)).optional()
+}
+
+fn set_state(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    c.execute("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
+    Ok(())
+}
+
+fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Result<Vec<Vec<Sql>>> {
+    let mut stmt = c.prepare_cached(&format!("SELECT {} FROM {} {where_sql}", t.column_list(), t.name))?;
+    let n = t.columns.len();
+    let rows = stmt.query_map([arg], |r| (0..n).map(|i| r.get::<_, Sql>(i)).collect::<rusqlite::Result<Vec<_>>>())?;
+    rows.collect()
+}
+
+impl Store {
+    /// Up to about `max_rows` rows waiting for a push: outbox entries first (runs, models, prompts,
+    /// ratings; each row once, as it is now), then results above the pushed mark.
+    pub fn sync_pending(&self, max_rows: usize) -> Result<Pending> {
+        self.read(|c| {
+            let mut pending = Pending::default();
+            let mut stmt = c.prepare_cached("SELECT seq, tbl, id FROM sync_outbox ORDER BY seq LIMIT ?1")?;
+            let entries: Vec<(i64, String, String)> =
+                stmt.query_map([max_rows as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+            let mut seen = std::collections::HashSet::new();
+            for t in &tables::TABLES {
+                for (seq, _, id) in entries.iter().filter(|(_, tbl, _)| tbl == t.name) {
+                    pending.outbox_through = pending.outbox_through.max(*seq);
+                    if seen.insert((t.name, id.clone())) {
+                        // A row deleted locally since has nothing to send.
+                        pending.rows.extend(row(c, t, "WHERE id = ?1", Sql::Text(id.clone()))?.into_iter().map(|r| (t, r)));
+                    }
+                }
+            }
+            let room = max_rows.saturating_sub(pending.rows.len()).max(1) as i64;
+            let mark: i64 = state(c, "results_pushed_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            let through: Option<i64> = c.query_row(
+                "SELECT max(seq) FROM (SELECT seq FROM results WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
+                [mark, room],
+                |r| r.get(0),
+            )?;
+            if let Some(through) = through {
+                let results = tables::table("results").expect("results is synced");
+                let window = format!(
+                    "WHERE seq > {mark} AND seq <= ?1 AND NOT EXISTS (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq) ORDER BY seq"
+                );
+                pending.rows.extend(row(c, results, &window, Sql::Integer(through))?.into_iter().map(|r| (results, r)));
+                pending.results_through = through;
+            }
+            Ok(pending)
+        })
+    }
+
+    /// Forgets what `pending` covered, once the remote has committed it. Entries queued since stay.
+    pub fn sync_pushed(&self, pending: &Pending) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [pending.outbox_through])?;
+            if pending.results_through > 0 {
+                set_state(tx, "results_pushed_seq", &pending.results_through.to_string())?;
+                tx.execute("DELETE FROM sync_pulled_results WHERE last_seq <= ?1", [pending.results_through])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Rows waiting for a push (outbox entries and unpushed results).
+    pub fn sync_pending_count(&self) -> Result<u64> {
+        self.read(|c| {
+            let mark: i64 = state(c, "results_pushed_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+            Ok(c.query_row(
+                "SELECT (SELECT count(DISTINCT tbl || id) FROM sync_outbox)
+                      + (SELECT count(*) FROM results WHERE seq > ?1 AND NOT EXISTS
+                            (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq))",
+                [mark],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Where the pull of `table` stands: the (revision, id) of the last row applied.
+    pub fn sync_cursor(&self, table: &str) -> Result<(i64, String)> {
+        self.read(|c| {
+            let v = state(c, &format!("pull:{table}"))?;
+            Ok(v.and_then(|v| v.split_once(' ').and_then(|(rev, id)| Some((rev.parse().ok()?, id.to_owned()))))
+                .unwrap_or((-1, String::new())))
+        })
+    }
+
+    /// Applies pulled rows of `t` (None: a row this installation pushed itself, only moving the
+    /// cursor) and advances its cursor, in one transaction. Returns how many rows changed here.
+    /// Outbox entries the applied rows would queue are dropped in the same transaction: they came
+    /// from the remote and need no push back (writes are serialised, so they are only these).
+    pub fn sync_apply(&self, t: &SyncTable, rows: &[Option<Vec<Sql>>], cursor: (i64, &str)) -> Result<usize> {
+        self.write(|tx| {
+            let outbox_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0))?;
+            let results_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM results", [], |r| r.get(0))?;
+            let mut stmt = tx.prepare_cached(&t.upsert_sql(Side::Local))?;
+            let mut changed = 0;
+            for values in rows.iter().flatten() {
+                changed += stmt.execute(params_from_iter(values))?;
+            }
+            tx.execute("DELETE FROM sync_outbox WHERE seq > ?1", [outbox_before])?;
+            let results_after: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM results", [], |r| r.get(0))?;
+            if results_after > results_before {
+                tx.execute("INSERT INTO sync_pulled_results (first_seq, last_seq) VALUES (?1, ?2)", [results_before + 1, results_after])?;
+            }
+            set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
+            Ok(changed)
+        })
+    }
+}

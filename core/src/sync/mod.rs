@@ -1,0 +1,177 @@
+//! Sync with a shared Turso database: push local changes in transactional Hrana batches, then
+//! pull what others pushed, by the remote's revision counter. The rules are in ARCHITECTURE.md
+//! (Sync); `tables` holds the synced tables and their conflict rules, `remote` the Hrana client,
+//! `store::sync` the local outbox and the applying of pulled rows.
+
+mod remote;
+pub mod tables;
+
+use libsql_hrana::proto::{Batch, Stmt};
+use rusqlite::types::Value as Sql;
+use serde::Serialize;
+
+pub use remote::Remote;
+use remote::{from_hrana, stmt};
+use tables::{Side, TABLES};
+
+use crate::store::{Store, StoreError};
+
+/// The remote schema this build writes. A remote whose minimum compatible version is above it is
+/// left alone.
+pub const REMOTE_SCHEMA_VERSION: i64 = 1;
+
+/// Rows per push batch and per pull page (a push of 2,000 rows is well under the ~4 MB a request
+/// should stay below).
+const PUSH_ROWS: usize = 2000;
+const PULL_ROWS: i64 = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{0}")]
+    Config(String),
+    #[error("the sync server is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the sync server answered HTTP {status}: {body}")]
+    Http { status: u16, body: String },
+    #[error("the sync server refused a statement: {0}")]
+    Remote(String),
+    #[error("unexpected answer from the sync server: {0}")]
+    Protocol(String),
+    #[error(
+        "the shared database has schema version {remote} and needs at least version {needs} of Chipbench's sync; this build has {ours}: update Chipbench (nothing was written)"
+    )]
+    SchemaTooNew { remote: i64, needs: i64, ours: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl crate::error::Coded for SyncError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            SyncError::Config(_) | SyncError::SchemaTooNew { .. } => ErrorCode::Config,
+            SyncError::Http { status: 401 | 403, .. } => ErrorCode::Config,
+            SyncError::Store(e) => e.code(),
+            _ => ErrorCode::Sync,
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncReport {
+    /// The remote had no Chipbench schema and got one.
+    pub created_schema: bool,
+    pub pushed: u64,
+    pub pulled: u64,
+}
+
+/// One sync: the remote schema checked (created when missing), local changes pushed, remote
+/// changes pulled. Stops at the first error; what was committed on either side stays committed and
+/// the next sync continues from there.
+pub async fn sync(store: &Store, remote: &Remote) -> Result<SyncReport, SyncError> {
+    let created_schema = ensure_schema(remote).await?;
+    let pushed = push(store, remote).await?;
+    let pulled = pull(store, remote).await?;
+    Ok(SyncReport { created_schema, pushed, pulled })
+}
+
+/// The remote's (schema_version, min_compatible), or None when it has no Chipbench schema.
+async fn remote_versions(remote: &Remote) -> Result<Option<(i64, i64)>, SyncError> {
+    let sql = "SELECT (SELECT value FROM chipbench_meta WHERE key = 'schema_version'), (SELECT value FROM chipbench_meta WHERE key = 'min_compatible')";
+    match remote.execute(Stmt::new(sql, true)).await {
+        Ok(r) => {
+            let row = r.rows.into_iter().next().map(|r| r.values).unwrap_or_default();
+            let int = |i: usize| match row.get(i).cloned().map(from_hrana) {
+                Some(Sql::Integer(v)) => Some(v),
+                _ => None,
+            };
+            Ok(int(0).zip(int(1)))
+        }
+        Err(SyncError::Remote(msg)) if msg.contains("no such table") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses a remote newer than this build before writing anything; creates the schema when it is
+/// missing (idempotent, one transaction, so two clients creating it at once both succeed).
+async fn ensure_schema(remote: &Remote) -> Result<bool, SyncError> {
+    let versions = remote_versions(remote).await?;
+    if let Some((version, needs)) = versions {
+        if needs > REMOTE_SCHEMA_VERSION {
+            return Err(SyncError::SchemaTooNew { remote: version, needs, ours: REMOTE_SCHEMA_VERSION });
+        }
+        if version >= REMOTE_SCHEMA_VERSION {
+            return Ok(false);
+        }
+    }
+    let mut ddl = vec![Stmt::new("CREATE TABLE IF NOT EXISTS chipbench_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)", false)];
+    ddl.extend(TABLES.iter().flat_map(|t| t.remote_ddl()).map(|sql| Stmt::new(sql, false)));
+    for (key, value) in [("schema_version", REMOTE_SCHEMA_VERSION), ("min_compatible", 1), ("rev", 0)] {
+        ddl.push(stmt("INSERT OR IGNORE INTO chipbench_meta (key, value) VALUES (?1, ?2)", [Sql::Text(key.into()), Sql::Integer(value)]));
+    }
+    remote.batch(Batch::transactional(ddl)).await?;
+    Ok(versions.is_none())
+}
+
+/// Pushes everything pending, a batch at a time. Each batch bumps the remote revision, checks the
+/// schema version inside the same transaction, and upserts under the tables' rules.
+async fn push(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
+    let me = Sql::Text(store.installation_id().to_owned());
+    let mut pushed = 0;
+    loop {
+        let pending = store.sync_pending(PUSH_ROWS)?;
+        if pending.is_empty() {
+            return Ok(pushed);
+        }
+        let mut stmts = vec![
+            Stmt::new("UPDATE chipbench_meta SET value = value + 1 WHERE key = 'rev'", false),
+            // Fails the batch (malformed JSON) when the schema moved past this build meanwhile.
+            stmt(
+                "SELECT CASE WHEN (SELECT value FROM chipbench_meta WHERE key = 'min_compatible') > ?1 THEN json('schema') ELSE 1 END",
+                [Sql::Integer(REMOTE_SCHEMA_VERSION)],
+            ),
+        ];
+        for (t, values) in &pending.rows {
+            stmts.push(stmt(t.upsert_sql(Side::Remote), t.to_remote(values).into_iter().chain([me.clone()])));
+        }
+        remote.batch(Batch::transactional(stmts)).await?;
+        store.sync_pushed(&pending)?;
+        pushed += pending.rows.len() as u64;
+    }
+}
+
+/// Pulls every table after its cursor, parents first, a page per local transaction.
+async fn pull(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
+    let me = Sql::Text(store.installation_id().to_owned());
+    let mut pulled = 0;
+    for t in &TABLES {
+        let sql = t.pull_sql();
+        loop {
+            let (rev, id) = store.sync_cursor(t.name)?;
+            let page = remote.execute(stmt(sql.clone(), [Sql::Integer(rev), Sql::Text(id), me.clone(), Sql::Integer(PULL_ROWS)])).await?;
+            let Some(last) = page.rows.last() else { break };
+            let cursor = match (from_hrana(last.values[0].clone()), from_hrana(last.values[1].clone())) {
+                (Sql::Integer(rev), Sql::Text(id)) => (rev, id),
+                other => return Err(SyncError::Protocol(format!("a {} row without a revision and id: {other:?}", t.name))),
+            };
+            let full = page.rows.len() as i64 == PULL_ROWS;
+            let rows: Vec<Option<Vec<Sql>>> = page
+                .rows
+                .into_iter()
+                .map(|r| {
+                    let mut values = r.values.into_iter().map(from_hrana);
+                    let mine = matches!(values.nth(2), Some(Sql::Integer(1)));
+                    (!mine).then(|| t.from_remote(&values.collect::<Vec<_>>()))
+                })
+                .collect();
+            pulled += rows.iter().flatten().count() as u64;
+            store.sync_apply(t, &rows, (cursor.0, &cursor.1))?;
+            if !full {
+                break;
+            }
+        }
+    }
+    Ok(pulled)
+}
