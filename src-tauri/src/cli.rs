@@ -99,7 +99,11 @@ enum Command {
     },
     /// Sync this database once with the shared Turso database (TURSO_DATABASE_URL, and
     /// TURSO_AUTH_TOKEN unless the server is local) and print what moved.
-    Sync,
+    Sync {
+        /// Also sync demo (mock) runs, including those passed over before.
+        #[arg(long)]
+        include_demo: bool,
+    },
 }
 
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -161,8 +165,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return Ok(0);
     }
     let files = SettingsFiles::new(crate::paths::config_dir());
-    if let Some(Command::Sync) = &cli.command {
-        return sync_once(&store, &files.env(Arc::new(ProcessEnv))?).await;
+    if let Some(Command::Sync { include_demo }) = &cli.command {
+        return sync_once(&store, &files.env(Arc::new(ProcessEnv))?, *include_demo).await;
     }
     if cli.list_models {
         for m in store.models()? {
@@ -179,10 +183,13 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 /// `chipbench sync`: one sync, then what moved and what is still pending.
-async fn sync_once(store: &Store, env: &dyn Env) -> Result<u8, Failure> {
+async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<u8, Failure> {
     let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
     let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
-    let report = sync::sync(store, &remote).await?;
+    if include_demo {
+        store.sync_enqueue_demo()?;
+    }
+    let report = sync::sync(store, &remote, sync::SyncOptions { include_demo }).await?;
     let created = if report.created_schema { "created the shared schema; " } else { "" };
     println!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending", report.pushed, report.pulled, store.sync_pending_count()?);
     Ok(0)

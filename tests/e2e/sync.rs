@@ -12,6 +12,9 @@ use rusqlite::types::Value as Sql;
 
 use crate::support::{chipbench, command};
 
+/// The tests' batches run on the mock provider, so their runs are demo runs: sync them.
+const DEMO: sync::SyncOptions = sync::SyncOptions { include_demo: true };
+
 /// A tursodb sync server on a free port, stopped when dropped; restartable on the same file.
 struct Turso {
     bin: String,
@@ -118,8 +121,9 @@ fn rate_some(db: &Path, user: &str, n: usize) {
     }
 }
 
+/// `chipbench sync --include-demo`: the tests' runs are mock (demo) runs.
 async fn sync_cli(db: &Path, turso: &Turso) -> crate::support::Run {
-    command(db, &["sync"]).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into()
+    command(db, &["sync", "--include-demo"]).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -131,9 +135,14 @@ async fn a_second_client_receives_every_run_result_and_rating_byte_identical() {
     assert!(batch.code <= 1, "{}", batch.stderr);
     rate_some(&a, "ana@example.com", 10);
 
+    // Demo runs stay local unless asked for.
+    let plain: crate::support::Run = command(&a, &["sync"]).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into();
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(plain.stdout.contains("created the shared schema"), "{}", plain.stdout);
+    assert_eq!(turso.count("SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM results) + (SELECT count(*) FROM ratings)").await, 0);
     let first = sync_cli(&a, &turso).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.contains("created the shared schema") && first.stdout.contains("0 pending"), "{}", first.stdout);
+    assert!(first.stdout.contains("0 pending"), "{}", first.stdout);
     let second = sync_cli(&b, &turso).await;
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_same(&a, &b, "B holds exactly A's rows, values and types included");
@@ -156,14 +165,14 @@ async fn a_remote_with_a_newer_schema_is_refused_and_nothing_is_written() {
     let Some(turso) = Turso::start(dir.path()).await else { return };
     let db = dir.path().join("a.db");
     let store = Store::open(&db).unwrap();
-    sync::sync(&store, &turso.remote()).await.unwrap();
+    sync::sync(&store, &turso.remote(), DEMO).await.unwrap();
     let remote = turso.remote();
     remote.execute(libsql_hrana_stmt("UPDATE chipbench_meta SET value = 7 WHERE key IN ('schema_version', 'min_compatible')")).await.unwrap();
 
     let other = Store::open(&dir.path().join("b.db")).unwrap();
     add_a_model(&other);
     let pending = other.sync_pending_count().unwrap();
-    let err = sync::sync(&other, &remote).await.unwrap_err();
+    let err = sync::sync(&other, &remote, DEMO).await.unwrap_err();
     assert!(matches!(err, SyncError::SchemaTooNew { needs: 7, .. }), "{err}");
     assert!(err.to_string().contains("update Chipbench (nothing was written)"), "{err}");
     assert_eq!(other.sync_pending_count().unwrap(), pending, "nothing was taken off the outbox");
@@ -188,7 +197,7 @@ async fn a_server_that_dies_mid_sync_loses_nothing_and_the_next_sync_completes()
     let before = dump(&a);
     let store = Store::open(&a).unwrap();
     let remote = turso.remote();
-    let syncing = tokio::spawn(async move { sync::sync(&store, &remote).await });
+    let syncing = tokio::spawn(async move { sync::sync(&store, &remote, DEMO).await });
     tokio::time::sleep(Duration::from_millis(150)).await;
     turso.stop().await;
     let outcome = syncing.await.unwrap();
@@ -197,11 +206,11 @@ async fn a_server_that_dies_mid_sync_loses_nothing_and_the_next_sync_completes()
 
     turso.restart().await;
     let store = Store::open(&a).unwrap();
-    let report = sync::sync(&store, &turso.remote()).await.unwrap();
+    let report = sync::sync(&store, &turso.remote(), DEMO).await.unwrap();
     assert_eq!(store.sync_pending_count().unwrap(), 0, "the next sync completes: {report:?}");
     assert_eq!(turso.count("SELECT count(*) FROM results").await, 8640, "every result exactly once");
     let b = dir.path().join("b.db");
-    sync::sync(&Store::open(&b).unwrap(), &turso.remote()).await.unwrap();
+    sync::sync(&Store::open(&b).unwrap(), &turso.remote(), DEMO).await.unwrap();
     assert_same(&a, &b, "a second client after the interrupted sync");
 }
 
@@ -215,4 +224,147 @@ async fn sync_without_a_usable_url_is_a_usage_error_that_names_it() {
     let bad: crate::support::Run = command(&db, &["sync"]).env("TURSO_DATABASE_URL", "turso.example:8080").output().await.unwrap().into();
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("TURSO_DATABASE_URL: `turso.example:8080` is not a libsql://"), "{}", bad.stderr);
+}
+
+/// Result ids of a database in id order.
+fn result_ids(store: &Store) -> Vec<String> {
+    store.read(|c| Ok(c.prepare("SELECT id FROM results ORDER BY id")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ratings_made_offline_on_two_machines_converge_under_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(mut turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    assert!(chipbench(&a, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await.code <= 1);
+    let (sa, sb) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    let ids = result_ids(&sa);
+    assert_eq!(ids, result_ids(&sb));
+
+    turso.stop().await;
+    // Offline: ana rates 0..10 on A, undoes 0; later ana rates 5..15 on B (the same result and
+    // user on both machines for 5..10) and bo rates 0..3 on B.
+    for (i, id) in ids[..10].iter().enumerate() {
+        sa.rate(TARGET_RESULT, id, "ana", 1 + (i % 5) as i64).unwrap();
+    }
+    sa.unrate(TARGET_RESULT, &ids[0], "ana").unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    for id in &ids[5..15] {
+        sb.rate(TARGET_RESULT, id, "ana", 5).unwrap();
+    }
+    for id in &ids[..3] {
+        sb.rate(TARGET_RESULT, id, "bo", 2).unwrap();
+    }
+    let offline = sync::sync(&sa, &turso.remote(), DEMO).await;
+    assert!(matches!(offline, Err(SyncError::Unreachable(_))), "{offline:?}");
+    assert_eq!(sa.ratings(&chipbench_core::store::RatingFilter { limit: 100, ..Default::default() }).unwrap().len(), 9, "nothing lost while offline");
+
+    turso.restart().await;
+    for store in [&sa, &sb, &sa, &sb] {
+        sync::sync(store, &turso.remote(), DEMO).await.unwrap();
+    }
+    assert_same(&a, &b, "after both synced twice");
+    let mine = |store: &Store, id: &str, user: &str| {
+        store.result(id, Some(user)).unwrap().summary.my_rating
+    };
+    assert_eq!(mine(&sa, &ids[7], "ana"), Some(5), "the later rating of the same result and user wins");
+    assert_eq!(mine(&sa, &ids[2], "ana"), Some(3), "A's own ratings arrive on B untouched");
+    assert_eq!(mine(&sb, &ids[0], "ana"), None, "the undo travels as a tombstone");
+    assert_eq!(mine(&sa, &ids[1], "bo"), Some(2));
+    let board = |s: &Store| s.stats(&chipbench_core::store::StatsQuery { include_demo: true, ..chipbench_core::store::StatsQuery::by(chipbench_core::store::GroupBy::Model) }).unwrap();
+    assert_eq!(board(&sa), board(&sb), "the leaderboards agree");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_killed_during_a_large_push_resumes_and_the_remote_has_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let db = dir.path().join("a.db");
+    let inserted = chipbench_e2e::fixtures::fill(&Store::open(&db).unwrap(), 21);
+    assert_eq!(inserted, 50_400);
+
+    let mut child = command(&db, &["sync"]).env("TURSO_DATABASE_URL", turso.url()).spawn().unwrap();
+    // Kill it once part of the push has landed (the first batch creates the schema and commits).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let landed = turso.remote().execute(libsql_hrana_stmt("SELECT count(*) FROM results")).await.ok().map(|r| r.rows[0].values[0].clone());
+        if matches!(landed, Some(libsql_hrana::proto::Value::Integer { value }) if value > 0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no result reached the remote");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.start_kill().unwrap(); // SIGKILL
+    assert!(!child.wait().await.unwrap().success());
+    let partial = turso.count("SELECT count(*) FROM results").await;
+    assert!(partial < 50_400, "killed mid-push: {partial} of 50,400 had landed");
+
+    let again = sync_cli(&db, &turso).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(turso.count("SELECT count(*) FROM results").await, 50_400, "every result exactly once");
+    assert_eq!(turso.count("SELECT count(DISTINCT id) FROM results").await, 50_400);
+    assert_eq!(Store::open(&db).unwrap().sync_pending_count().unwrap(), 0, "the outbox is empty");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_clients_with_interleaved_syncs_and_concurrent_writes_converge() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let paths: Vec<_> = (0..3).map(|i| dir.path().join(format!("c{i}.db"))).collect();
+    let stores: Vec<Store> = paths.iter().map(|p| Store::open(p).unwrap()).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+    let users = ["ana", "bo", "cy"];
+    let mut next_chip_count = 1;
+    for round in 0..300 {
+        let c = rng.random_range(0..3);
+        let store = &stores[c];
+        match rng.random_range(0..10) {
+            // a new run with a few results, on one client
+            0 => {
+                let run = store
+                    .create_run(&chipbench_core::store::NewRun { config: serde_json::json!({}), provider: "openai".into(), is_demo: false, total_tests: 3 })
+                    .unwrap();
+                let results: Vec<_> = (0..3)
+                    .map(|_| {
+                        next_chip_count += 1;
+                        chipbench_core::testing::sample_result(["m1", "m2"][rng.random_range(0..2)], "p", next_chip_count, rng.random_range(0.0..0.01))
+                    })
+                    .collect();
+                store.insert_results(&run.summary.id, &results).unwrap();
+            }
+            // a price change
+            1 => store
+                .upsert_model(&chipbench_core::store::Model { id: "m1".into(), name: format!("round {round}"), input_price: rng.random_range(0.0..2.0), output_price: 1.0 })
+                .unwrap(),
+            // a sync
+            2..=4 => {
+                sync::sync(store, &turso.remote(), sync::SyncOptions::default()).await.unwrap();
+            }
+            // rate or undo a result this client knows
+            _ => {
+                let ids = result_ids(store);
+                if ids.is_empty() {
+                    continue;
+                }
+                let id = &ids[rng.random_range(0..ids.len())];
+                let user = users[rng.random_range(0..3)];
+                if rng.random_bool(0.2) {
+                    store.unrate(TARGET_RESULT, id, user).unwrap();
+                } else {
+                    store.rate(TARGET_RESULT, id, user, rng.random_range(1..=5)).unwrap();
+                }
+            }
+        }
+    }
+    for _ in 0..2 {
+        for store in &stores {
+            sync::sync(store, &turso.remote(), sync::SyncOptions::default()).await.unwrap();
+        }
+    }
+    assert_same(&paths[0], &paths[1], "clients 0 and 1");
+    assert_same(&paths[1], &paths[2], "clients 1 and 2");
+    assert!(dump(&paths[0]).iter().find(|(t, _)| t == "ratings").unwrap().1.len() > 50, "the rounds rated enough to matter");
 }

@@ -34,6 +34,18 @@ fn set_state(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The condition that keeps demo (mock) runs, their results and ratings out of a push.
+fn not_demo(t: &SyncTable) -> &'static str {
+    match t.name {
+        "runs" => " AND is_demo = 0",
+        "results" => " AND run_id IN (SELECT id FROM runs WHERE is_demo = 0)",
+        "ratings" => {
+            " AND NOT EXISTS (SELECT 1 FROM results x JOIN runs u ON u.id = x.run_id WHERE x.id = ratings.target_id AND u.is_demo = 1)"
+        }
+        _ => "",
+    }
+}
+
 fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Result<Vec<Vec<Sql>>> {
     let mut stmt = c.prepare_cached(&format!("SELECT {} FROM {} {where_sql}", t.column_list(), t.name))?;
     let n = t.columns.len();
@@ -43,8 +55,11 @@ fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Re
 
 impl Store {
     /// Up to about `max_rows` rows waiting for a push: outbox entries first (runs, models, prompts,
-    /// ratings; each row once, as it is now), then results above the pushed mark.
-    pub fn sync_pending(&self, max_rows: usize) -> Result<Pending> {
+    /// ratings; each row once, as it is now), then results above the pushed mark. Without
+    /// `include_demo`, demo runs and what belongs to them are passed over (and so forgotten; see
+    /// [`Store::sync_enqueue_demo`]).
+    pub fn sync_pending(&self, max_rows: usize, include_demo: bool) -> Result<Pending> {
+        let filter = |t: &SyncTable| if include_demo { "" } else { not_demo(t) };
         self.read(|c| {
             let mut pending = Pending::default();
             let mut stmt = c.prepare_cached("SELECT seq, tbl, id FROM sync_outbox ORDER BY seq LIMIT ?1")?;
@@ -56,7 +71,8 @@ impl Store {
                     pending.outbox_through = pending.outbox_through.max(*seq);
                     if seen.insert((t.name, id.clone())) {
                         // A row deleted locally since has nothing to send.
-                        pending.rows.extend(row(c, t, "WHERE id = ?1", Sql::Text(id.clone()))?.into_iter().map(|r| (t, r)));
+                        let by_id = format!("WHERE id = ?1{}", filter(t));
+                        pending.rows.extend(row(c, t, &by_id, Sql::Text(id.clone()))?.into_iter().map(|r| (t, r)));
                     }
                 }
             }
@@ -70,7 +86,8 @@ impl Store {
             if let Some(through) = through {
                 let results = tables::table("results").expect("results is synced");
                 let window = format!(
-                    "WHERE seq > {mark} AND seq <= ?1 AND NOT EXISTS (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq) ORDER BY seq"
+                    "WHERE seq > {mark} AND seq <= ?1 AND NOT EXISTS (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq){} ORDER BY seq",
+                    filter(results)
                 );
                 pending.rows.extend(row(c, results, &window, Sql::Integer(through))?.into_iter().map(|r| (results, r)));
                 pending.results_through = through;
@@ -87,6 +104,20 @@ impl Store {
                 set_state(tx, "results_pushed_seq", &pending.results_through.to_string())?;
                 tx.execute("DELETE FROM sync_pulled_results WHERE last_seq <= ?1", [pending.results_through])?;
             }
+            Ok(())
+        })
+    }
+
+    /// Queues every demo run, its results and their ratings for the next push (the user asked to
+    /// sync demo runs after they had been passed over).
+    pub fn sync_enqueue_demo(&self) -> Result<()> {
+        self.write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO sync_outbox (tbl, id) SELECT 'runs', id FROM runs WHERE is_demo = 1;
+                 INSERT INTO sync_outbox (tbl, id) SELECT 'results', r.id FROM results r JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
+                 INSERT INTO sync_outbox (tbl, id) SELECT 'ratings', x.id FROM ratings x JOIN results r ON r.id = x.target_id
+                     JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;",
+            )?;
             Ok(())
         })
     }

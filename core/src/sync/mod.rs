@@ -67,12 +67,19 @@ pub struct SyncReport {
     pub pulled: u64,
 }
 
+/// What a sync sends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncOptions {
+    /// Demo (mock) runs, their results and ratings are kept local unless the user asks.
+    pub include_demo: bool,
+}
+
 /// One sync: the remote schema checked (created when missing), local changes pushed, remote
 /// changes pulled. Stops at the first error; what was committed on either side stays committed and
 /// the next sync continues from there.
-pub async fn sync(store: &Store, remote: &Remote) -> Result<SyncReport, SyncError> {
+pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
     let created_schema = ensure_schema(remote).await?;
-    let pushed = push(store, remote).await?;
+    let pushed = push(store, remote, options).await?;
     let pulled = pull(store, remote).await?;
     Ok(SyncReport { created_schema, pushed, pulled })
 }
@@ -117,11 +124,11 @@ async fn ensure_schema(remote: &Remote) -> Result<bool, SyncError> {
 
 /// Pushes everything pending, a batch at a time. Each batch bumps the remote revision, checks the
 /// schema version inside the same transaction, and upserts under the tables' rules.
-async fn push(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
+async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<u64, SyncError> {
     let me = Sql::Text(store.installation_id().to_owned());
     let mut pushed = 0;
     loop {
-        let pending = store.sync_pending(PUSH_ROWS)?;
+        let pending = store.sync_pending(PUSH_ROWS, options.include_demo)?;
         if pending.is_empty() {
             return Ok(pushed);
         }
