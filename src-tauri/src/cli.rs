@@ -77,6 +77,10 @@ pub struct Cli {
     /// Write the run's results to PATH (.json or .csv) when the batch ends.
     #[arg(long, value_name = "PATH")]
     export: Option<PathBuf>,
+    /// Sync with the shared Turso database when the batch ends (TURSO_DATABASE_URL; demo runs stay
+    /// local). A failed sync is reported and turns exit code 0 into 1.
+    #[arg(long)]
+    sync: bool,
     /// Personas file (default: the built-in personas.json).
     #[arg(long = "personas-file", value_name = "PATH")]
     personas_file: Option<PathBuf>,
@@ -111,7 +115,7 @@ const DEFAULT_CONCURRENCY: usize = 16;
 impl Cli {
     /// True when the arguments ask for a headless action; otherwise the window opens.
     pub fn headless(&self) -> bool {
-        self.batch || self.list_models || self.dry_run || self.resume.is_some() || self.all || !self.models.is_empty() || self.command.is_some()
+        self.batch || self.sync || self.list_models || self.dry_run || self.resume.is_some() || self.all || !self.models.is_empty() || self.command.is_some()
     }
 }
 
@@ -166,7 +170,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
     let files = SettingsFiles::new(crate::paths::config_dir());
     if let Some(Command::Sync { include_demo }) = &cli.command {
-        return sync_once(&store, &files.env(Arc::new(ProcessEnv))?, *include_demo).await;
+        println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, *include_demo).await?);
+        return Ok(0);
     }
     if cli.list_models {
         for m in store.models()? {
@@ -179,20 +184,32 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &env)?,
         None => bench::prepare_new(&store, &request(&cli, &files)?, &env, &load_personas(&cli)?)?,
     };
-    execute(&cli, &store, &db, prepared).await
+    let code = execute(&cli, &store, &db, prepared).await?;
+    if !cli.sync {
+        return Ok(code);
+    }
+    // After a batch the summary owns stdout (it may be JSON): the sync reports on stderr.
+    match sync_once(&store, &env, false).await {
+        Ok(line) => eprintln!("{line}"),
+        Err(f) => {
+            eprintln!("error: sync after the batch failed: {}", f.message);
+            return Ok(code.max(1));
+        }
+    }
+    Ok(code)
 }
 
-/// `chipbench sync`: one sync, then what moved and what is still pending.
-async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<u8, Failure> {
+/// One sync (`chipbench sync`, or `--sync` after a batch); says what moved and what is pending.
+async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<String, Failure> {
     let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
     let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
     if include_demo {
         store.sync_enqueue_demo()?;
     }
-    let report = sync::sync(store, &remote, sync::SyncOptions { include_demo }).await?;
+    let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
     let created = if report.created_schema { "created the shared schema; " } else { "" };
-    println!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending", report.pushed, report.pulled, store.sync_pending_count()?);
-    Ok(0)
+    let status = store.sync_status()?;
+    Ok(format!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending", report.pushed, report.pulled, status.pending))
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {

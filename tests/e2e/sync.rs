@@ -368,3 +368,25 @@ async fn three_clients_with_interleaved_syncs_and_concurrent_writes_converge() {
     assert_same(&paths[1], &paths[2], "clients 1 and 2");
     assert!(dump(&paths[0]).iter().find(|(t, _)| t == "ratings").unwrap().1.len() > 50, "the rounds rated enough to matter");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_with_sync_pushes_its_run_and_a_failed_sync_is_reported() {
+    let setup = crate::support::Setup::new().await;
+    let Some(mut turso) = Turso::start(setup.dir.path()).await else { return };
+    let args = ["--batch", "--model", "openai/gpt-5-mini", "--persona", "tech_pm", "--provider", "openai", "--base-url", &setup.url, "--json", "--sync"];
+    let run: crate::support::Run = command(&setup.db, &args).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["stored"], 24, "stdout stays one JSON summary");
+    assert!(run.stderr.contains("synced: created the shared schema; pushed"), "{}", run.stderr);
+    assert_eq!(turso.count("SELECT count(*) FROM results").await, 24);
+    assert_eq!(turso.count("SELECT count(*) FROM runs").await, 1, "a real provider's run is not a demo run: it syncs");
+
+    turso.stop().await;
+    let run: crate::support::Run = command(&setup.db, &args).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into();
+    assert_eq!(run.code, 1, "a failed sync turns success into 1: {}", run.stderr);
+    assert!(run.stderr.contains("sync after the batch failed: the sync server is unreachable"), "{}", run.stderr);
+    let status = Store::open(&setup.db).unwrap().sync_status().unwrap();
+    assert!(status.last_error.as_deref().unwrap_or_default().contains("unreachable"), "{status:?}");
+    assert_eq!(status.pending, 25, "the second run and its 24 results wait for the next sync");
+    assert!(status.last_success_at.is_some() && status.last_pushed > 0);
+}

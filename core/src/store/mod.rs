@@ -22,7 +22,7 @@ pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
 pub use catalog::Model;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
-pub use sync::Pending;
+pub use sync::{Pending, SyncStatus};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {

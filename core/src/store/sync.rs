@@ -3,6 +3,7 @@
 //! the tables' rules (`crate::sync::tables`) in one transaction with the pull cursor.
 
 use rusqlite::{params_from_iter, types::Value as Sql, Connection, OptionalExtension};
+use serde::Serialize;
 
 use super::{Result, Store};
 use crate::sync::tables::{self, Side, SyncTable};
@@ -32,6 +33,20 @@ fn state(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
 fn set_state(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
     c.execute("INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
     Ok(())
+}
+
+/// How sync stands, as the window and `chipbench sync` show it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncStatus {
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Rows waiting for a push.
+    pub pending: u64,
+    /// Rows pushed and pulled by the last successful sync.
+    pub last_pushed: u64,
+    pub last_pulled: u64,
 }
 
 /// The condition that keeps demo (mock) runs, their results and ratings out of a push.
@@ -136,6 +151,66 @@ impl Store {
         })
     }
 
+    /// Records how a sync ended: the counts of a success, or the error's message.
+    pub fn sync_record(&self, outcome: std::result::Result<(u64, u64), &str>) -> Result<()> {
+        let now = crate::clock::now();
+        self.write(|tx| {
+            match outcome {
+                Ok((pushed, pulled)) => {
+                    set_state(tx, "last_success_at", &now)?;
+                    set_state(tx, "last_pushed", &pushed.to_string())?;
+                    set_state(tx, "last_pulled", &pulled.to_string())?;
+                    tx.execute("DELETE FROM sync_state WHERE key IN ('last_error', 'last_error_at')", [])?;
+                }
+                Err(message) => {
+                    set_state(tx, "last_error", message)?;
+                    set_state(tx, "last_error_at", &now)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let pending = self.sync_pending_count()?;
+        self.read(|c| {
+            let count = |key| -> rusqlite::Result<u64> { Ok(state(c, key)?.and_then(|v| v.parse().ok()).unwrap_or(0)) };
+            Ok(SyncStatus {
+                last_success_at: state(c, "last_success_at")?,
+                last_error: state(c, "last_error")?,
+                last_error_at: state(c, "last_error_at")?,
+                pending,
+                last_pushed: count("last_pushed")?,
+                last_pulled: count("last_pulled")?,
+            })
+        })
+    }
+
+    /// Takes the sync lease for `owner` unless another owner holds one younger than `ttl_secs`:
+    /// one syncer per database file at a time (the window and a `--batch --sync` may both run).
+    pub fn sync_lease(&self, owner: &str, ttl_secs: i64) -> Result<bool> {
+        let now = chrono::Utc::now();
+        self.write(|tx| {
+            let held = state(tx, "lease")?.and_then(|v| {
+                let (who, at) = v.split_once(' ')?;
+                let at = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+                (who != owner && (now - at.with_timezone(&chrono::Utc)).num_seconds() < ttl_secs).then_some(())
+            });
+            if held.is_some() {
+                return Ok(false);
+            }
+            set_state(tx, "lease", &format!("{owner} {}", now.to_rfc3339()))?;
+            Ok(true)
+        })
+    }
+
+    pub fn sync_release(&self, owner: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM sync_state WHERE key = 'lease' AND value LIKE ?1 || ' %'", [owner])?;
+            Ok(())
+        })
+    }
+
     /// Where the pull of `table` stands: the (revision, id) of the last row applied.
     pub fn sync_cursor(&self, table: &str) -> Result<(i64, String)> {
         self.read(|c| {
@@ -166,5 +241,33 @@ impl Store {
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::tests::temp_store;
+
+    #[test]
+    fn one_syncer_holds_the_lease_until_it_releases_or_it_expires() {
+        let (_d, store) = temp_store();
+        assert!(store.sync_lease("window", 300).unwrap());
+        assert!(!store.sync_lease("batch", 300).unwrap(), "a second syncer waits");
+        assert!(store.sync_lease("window", 300).unwrap(), "the holder may renew");
+        assert!(store.sync_lease("batch", 0).unwrap(), "a lease older than its ttl is taken over");
+        store.sync_release("batch").unwrap();
+        assert!(store.sync_lease("window", 300).unwrap());
+    }
+
+    #[test]
+    fn the_status_keeps_the_last_success_beside_a_later_error() {
+        let (_d, store) = temp_store();
+        store.sync_record(Ok((3, 4))).unwrap();
+        store.sync_record(Err("the sync server is unreachable")).unwrap();
+        let s = store.sync_status().unwrap();
+        assert_eq!((s.last_pushed, s.last_pulled, s.last_error.as_deref()), (3, 4, Some("the sync server is unreachable")));
+        assert!(s.last_success_at.is_some() && s.last_error_at.is_some());
+        store.sync_record(Ok((0, 0))).unwrap();
+        assert_eq!(store.sync_status().unwrap().last_error, None, "a success clears the error");
     }
 }

@@ -41,6 +41,8 @@ pub enum SyncError {
         "the shared database has schema version {remote} and needs at least version {needs} of Chipbench's sync; this build has {ours}: update Chipbench (nothing was written)"
     )]
     SchemaTooNew { remote: i64, needs: i64, ours: i64 },
+    #[error("another sync of this database is running")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,6 +52,7 @@ impl crate::error::Coded for SyncError {
         use crate::error::ErrorCode;
         match self {
             SyncError::Config(_) | SyncError::SchemaTooNew { .. } => ErrorCode::Config,
+            SyncError::Busy => ErrorCode::Conflict,
             SyncError::Http { status: 401 | 403, .. } => ErrorCode::Config,
             SyncError::Store(e) => e.code(),
             _ => ErrorCode::Sync,
@@ -82,6 +85,25 @@ pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Resul
     let pushed = push(store, remote, options).await?;
     let pulled = pull(store, remote).await?;
     Ok(SyncReport { created_schema, pushed, pulled })
+}
+
+/// How long a sync lease lasts without being released (a crashed syncer's lease expires).
+const LEASE_SECS: i64 = 300;
+
+/// A sync as the app and the CLI run it: under this database's sync lease, with its outcome
+/// recorded in the sync status (errors by their message).
+pub async fn sync_recorded(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
+    let owner = crate::ids::new_id();
+    if !store.sync_lease(&owner, LEASE_SECS)? {
+        return Err(SyncError::Busy);
+    }
+    let outcome = sync(store, remote, options).await;
+    store.sync_release(&owner)?;
+    match &outcome {
+        Ok(r) => store.sync_record(Ok((r.pushed, r.pulled)))?,
+        Err(e) => store.sync_record(Err(&e.to_string()))?,
+    }
+    outcome
 }
 
 /// The remote's (schema_version, min_compatible), or None when it has no Chipbench schema.
