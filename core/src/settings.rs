@@ -21,12 +21,25 @@ pub struct Settings {
     pub default_concurrency: Option<u32>,
     pub openrouter_base_url: Option<String>,
     pub openai_base_url: Option<String>,
+    /// The shared Turso database (`TURSO_DATABASE_URL` overrides it); None: no sync.
+    #[serde(default)]
+    pub turso_database_url: Option<String>,
+    /// Seconds between background syncs; None: 60; 0: off ("sync now" still works).
+    #[serde(default)]
+    pub sync_interval_secs: Option<u32>,
+    /// Also sync demo (mock) runs; they stay local by default.
+    #[serde(default)]
+    pub sync_demo_runs: bool,
 }
+
+pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 60;
 
 #[derive(Default, Clone, Serialize, Deserialize)]
 struct Secrets {
     openrouter_api_key: Option<String>,
     openai_api_key: Option<String>,
+    #[serde(default)]
+    turso_auth_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +123,9 @@ impl SettingsFiles {
                 return invalid(format!("{field}: `{u}` must start with http:// or https://"));
             }
         }
+        if let Some(u) = s.turso_database_url.as_deref().filter(|u| !["libsql://", "https://", "http://"].iter().any(|p| u.starts_with(p))) {
+            return invalid(format!("Turso database URL: `{u}` must start with libsql://, https:// or http://"));
+        }
         self.write("settings.json", s, 0o644)
     }
 
@@ -122,6 +138,13 @@ impl SettingsFiles {
             ProviderKind::Openai => secrets.openai_api_key = key,
             ProviderKind::Mock => return Err(SettingsFileError::Invalid("the mock provider takes no key".into())),
         }
+        self.write("secrets.json", &secrets, 0o600)
+    }
+
+    /// Stores (or with None removes) the Turso auth token, beside the API keys (mode 0600).
+    pub fn set_turso_token(&self, token: Option<&str>) -> Result<()> {
+        let mut secrets: Secrets = self.read("secrets.json")?;
+        secrets.turso_auth_token = token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
         self.write("secrets.json", &secrets, 0o600)
     }
 
@@ -148,6 +171,14 @@ pub struct KeyStatus {
     pub masked: Option<String>,
 }
 
+/// A secret's origin ("environment", "settings", or None when unset) and its masked form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SecretStatus {
+    pub source: Option<String>,
+    pub masked: Option<String>,
+}
+
 impl LayeredEnv {
     fn stored(&self, name: &str) -> Option<String> {
         match name {
@@ -155,6 +186,8 @@ impl LayeredEnv {
             "OPENAI_API_KEY" => self.secrets.openai_api_key.clone(),
             "OPENROUTER_BASE_URL" => self.settings.openrouter_base_url.clone(),
             "OPENAI_BASE_URL" => self.settings.openai_base_url.clone(),
+            "TURSO_DATABASE_URL" => self.settings.turso_database_url.clone(),
+            "TURSO_AUTH_TOKEN" => self.secrets.turso_auth_token.clone(),
             _ => None,
         }
     }
@@ -163,14 +196,20 @@ impl LayeredEnv {
         KEY_VARS
             .iter()
             .map(|&(provider, var)| {
-                let (source, key) = match (self.process.var(var), self.stored(var)) {
-                    (Some(k), _) => (Some("environment".to_owned()), Some(k)),
-                    (None, Some(k)) => (Some("settings".to_owned()), Some(k)),
-                    (None, None) => (None, None),
-                };
-                KeyStatus { provider, source, masked: key.as_deref().map(mask) }
+                let SecretStatus { source, masked } = self.secret_status(var);
+                KeyStatus { provider, source, masked }
             })
             .collect()
+    }
+
+    /// Where a secret comes from, and the secret masked.
+    pub fn secret_status(&self, var: &str) -> SecretStatus {
+        let (source, secret) = match (self.process.var(var), self.stored(var)) {
+            (Some(k), _) => (Some("environment".to_owned()), Some(k)),
+            (None, Some(k)) => (Some("settings".to_owned()), Some(k)),
+            (None, None) => (None, None),
+        };
+        SecretStatus { source, masked: secret.as_deref().map(mask) }
     }
 }
 
@@ -243,6 +282,21 @@ mod tests {
         }
         assert_eq!(files.load().unwrap().default_concurrency, Some(8), "the stored settings are unchanged");
         assert!(files.set_key(ProviderKind::Mock, Some("x")).is_err());
+        let bad_url = Settings { turso_database_url: Some("turso.example".into()), ..Settings::default() };
+        assert_eq!(files.save(&bad_url).unwrap_err().to_string(), "Turso database URL: `turso.example` must start with libsql://, https:// or http://");
+    }
+
+    #[test]
+    fn the_turso_token_is_a_secret_like_the_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SettingsFiles::new(dir.path());
+        files.set_turso_token(Some("eyJhbGciOiJFZERTQSJ9.token-body")).unwrap();
+        files.save(&Settings { turso_database_url: Some("libsql://team.turso.io".into()), ..Settings::default() }).unwrap();
+        let env = files.env(Arc::new(HashMap::<&'static str, &'static str>::new())).unwrap();
+        assert_eq!(env.var("TURSO_AUTH_TOKEN").as_deref(), Some("eyJhbGciOiJFZERTQSJ9.token-body"));
+        assert_eq!(env.var("TURSO_DATABASE_URL").as_deref(), Some("libsql://team.turso.io"));
+        assert_eq!(env.secret_status("TURSO_AUTH_TOKEN").masked.as_deref(), Some("eyJhbG…body"));
+        assert!(!std::fs::read_to_string(dir.path().join("settings.json")).unwrap().contains("token-body"), "the token is not in settings.json");
     }
 
     #[test]

@@ -38,8 +38,15 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::settings::save_settings,
             commands::settings::set_api_key,
             commands::settings::save_model,
+            commands::sync::sync_state,
+            commands::sync::sync_now,
+            commands::sync::set_turso_token,
         ])
-        .events(tauri_specta::collect_events![commands::batches::BatchProgress, commands::batches::BatchFinished])
+        .events(tauri_specta::collect_events![
+            commands::batches::BatchProgress,
+            commands::batches::BatchFinished,
+            commands::sync::SyncState
+        ])
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
         // Command outputs are only serialised and inputs only deserialised: one type each suffices.
@@ -79,7 +86,9 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
         process_env: Arc::new(ProcessEnv),
         default_rater: identity::default_rater(&identity::System),
     };
-    build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start").run(|_, _| {});
+    let app = build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start");
+    commands::sync::spawn_background(app.handle().clone());
+    app.run(|_, _| {});
     std::process::ExitCode::SUCCESS
 }
 
@@ -231,6 +240,29 @@ mod tests {
         let facets = app.invoke("facets", json!({"runId": run_id})).unwrap();
         let models: Vec<_> = facets.as_array().unwrap().iter().filter(|f| f["group_by"] == "model").collect();
         assert_eq!(models, [&json!({"group_by": "model", "value": "m", "result_count": 4})]);
+    }
+
+    #[test]
+    fn sync_state_token_and_a_failed_sync_now() {
+        let app = App::new();
+        let state = app.invoke("sync_state", json!({})).unwrap();
+        assert_eq!((state["configured"].clone(), state["interval_secs"].clone()), (json!(false), json!(60)));
+        let err = app.invoke("sync_now", json!({})).unwrap_err();
+        assert_eq!(err["code"], "config", "{err}");
+        assert!(err["message"].as_str().unwrap().contains("set it in Settings"), "{err}");
+
+        let state = app.invoke("set_turso_token", json!({"token": "eyJhbGciOiJFZERTQSJ9.secret-part"})).unwrap();
+        assert_eq!(state["token"]["masked"], "eyJhbG…part");
+        assert!(!state.to_string().contains("secret-part"), "the token never comes back");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // closed once dropped
+        let settings = json!({"rater": null, "default_concurrency": null, "openrouter_base_url": null, "openai_base_url": null,
+                              "turso_database_url": format!("http://127.0.0.1:{port}"), "sync_interval_secs": 0});
+        app.invoke("save_settings", json!({ "settings": settings })).unwrap();
+        let err = app.invoke("sync_now", json!({})).unwrap_err();
+        assert_eq!(err["code"], "sync", "{err}");
+        let state = app.invoke("sync_state", json!({})).unwrap();
+        assert_eq!((state["configured"].clone(), state["interval_secs"].clone()), (json!(true), json!(0)));
+        assert!(state["status"]["last_error"].as_str().unwrap().contains("unreachable"), "{state}");
     }
 
     fn batch_request(concurrency: usize) -> Value {

@@ -203,9 +203,6 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<String, Failure> {
     let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
     let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
-    if include_demo {
-        store.sync_enqueue_demo()?;
-    }
     let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
     let created = if report.created_schema { "created the shared schema; " } else { "" };
     let status = store.sync_status()?;

@@ -180,3 +180,30 @@ async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings r JOIN results x ON x.id = r.target_id WHERE x.chip_count = 20 AND r.rating = 4"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let Some(turso) = crate::sync::Turso::start(dir.path()).await else { return };
+    let db = dir.path().join("ui.db");
+    let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+    let c = open_app(&driver, &db).await;
+    wait_for_exact(&c, "[data-testid=sync-indicator]", "sync off").await;
+
+    button(&c, "Settings").await.click().await.unwrap();
+    let url = wait_for(&c, "input[name=turso_database_url]").await;
+    url.send_keys(&turso.url()).await.unwrap();
+    let every = wait_for(&c, "input[name=sync_interval_secs]").await;
+    every.send_keys("0").await.unwrap(); // only on demand, so the test decides when
+    wait_for(&c, "input[name=sync_demo_runs]").await.click().await.unwrap();
+    button(&c, "Save").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
+
+    wait_for(&c, "[data-testid=sync-indicator]").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
+    screenshot(&c, "sync").await;
+    c.close().await.unwrap();
+    assert_eq!(turso.count("SELECT count(*) FROM results").await, 24, "the demo batch reached the shared database");
+}

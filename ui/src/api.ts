@@ -12,6 +12,7 @@ import {
   type ResultFilter,
   type Settings,
   type StatsQuery,
+  type SyncState,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -45,6 +46,11 @@ export const api = {
   saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),
   setApiKey: (provider: ProviderKind, key: string | null) => unwrap(commands.setApiKey(provider, key)),
   saveModel: (model: Model) => unwrap(commands.saveModel(model)),
+  syncState: () => unwrap(commands.syncState()),
+  syncNow: () => unwrap(commands.syncNow()),
+  setTursoToken: (token: string | null) => unwrap(commands.setTursoToken(token)),
+  /** Subscribes to background sync reports; returns the unsubscribe function. */
+  onSync: (state: (s: SyncState) => void) => events.syncState.listen((e) => state(e.payload)),
   estimate: (request: BatchRequest) => unwrap(commands.estimate(request)),
   startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
   resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),

@@ -39,12 +39,18 @@ export const commands = {
 	setApiKey: (provider: ProviderKind, key: string | null) => typedError<SettingsView, CommandError>(__TAURI_INVOKE("set_api_key", { provider, key })),
 	/**  Adds a model to the price table or changes its name or prices. */
 	saveModel: (model: Model) => typedError<Model[], CommandError>(__TAURI_INVOKE("save_model", { model })),
+	syncState: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_state")),
+	/**  Syncs now and returns the new state; a failed sync is an error (and in the recorded status). */
+	syncNow: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_now")),
+	/**  Stores (or with None removes) the Turso auth token; it is never sent back, only masked. */
+	setTursoToken: (token: string | null) => typedError<SyncState, CommandError>(__TAURI_INVOKE("set_turso_token", { token })),
 };
 
 /** Events */
 export const events = {
 	batchFinished: makeEvent<BatchFinished, BatchFinished>("batch-finished"),
 	batchProgress: makeEvent<BatchProgress, BatchProgress>("batch-progress"),
+	syncState: makeEvent<SyncState, SyncState>("sync-state"),
 };
 
 /* Types */
@@ -334,12 +340,24 @@ export type RunSummary = {
 	total_cost_usd: number | null,
 };
 
+/**  A secret's origin ("environment", "settings", or None when unset) and its masked form. */
+export type SecretStatus = {
+	source: string | null,
+	masked: string | null,
+};
+
 export type Settings = {
 	/**  Who rates in the window; None: git `user.email`, else `user@host`. */
 	rater: string | null,
 	default_concurrency: number | null,
 	openrouter_base_url: string | null,
 	openai_base_url: string | null,
+	/**  The shared Turso database (`TURSO_DATABASE_URL` overrides it); None: no sync. */
+	turso_database_url?: string | null,
+	/**  Seconds between background syncs; None: 60; 0: off ("sync now" still works). */
+	sync_interval_secs?: number | null,
+	/**  Also sync demo (mock) runs; they stay local by default. */
+	sync_demo_runs?: boolean,
 };
 
 export type SettingsView = {
@@ -388,6 +406,29 @@ export type StatsRow = {
 	fill_rate: number | null,
 	error_rate: number | null,
 } & GroupKey;
+
+/**  Everything the indicator and the settings show about sync. Never carries the token. */
+export type SyncState = {
+	/**  A database URL is set (in Settings or TURSO_DATABASE_URL). */
+	configured: boolean,
+	url: string | null,
+	token: SecretStatus,
+	/**  Seconds between background syncs; 0: off. */
+	interval_secs: number,
+	status: SyncStatus,
+};
+
+/**  How sync stands, as the window and `chipbench sync` show it. */
+export type SyncStatus = {
+	last_success_at: string | null,
+	last_error: string | null,
+	last_error_at: string | null,
+	/**  Rows waiting for a push. */
+	pending: number,
+	/**  Rows pushed and pulled by the last successful sync. */
+	last_pushed: number,
+	last_pulled: number,
+};
 
 /**  One test within a run. With the run id it is the result's natural key. */
 export type TestKey = {

@@ -16,7 +16,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -155,24 +155,33 @@ impl Runner {
         let (tx, rx) = mpsc::channel::<NewResult>();
         let writer = spawn_writer(self.store.clone(), run_id.clone(), rx);
         let budget = config.max_cost_usd.map(|usd| (usd * 1e6).round() as u64);
-        let sem = Arc::new(Semaphore::new(config.concurrency.max(1)));
+        let concurrency = config.concurrency.max(1);
         let mut tasks: JoinSet<(TestKey, Result<NewResult, LlmError>)> = JoinSet::new();
 
-        for key in pending {
+        'schedule: for key in pending {
             if let Some(limit) = budget.filter(|&l| shared.spent.load(Ordering::Relaxed) >= l) {
                 tally.stop(StopCause::Budget, format!("budget reached: spent ${:.4} of ${:.4}", shared.spent.load(Ordering::Relaxed) as f64 / 1e6, limit as f64 / 1e6), &progress);
             }
             if tally.stop.is_some() {
                 break;
             }
-            let permit = tokio::select! {
-                biased;
-                _ = stop.cancelled() => { tally.stop(StopCause::User, "interrupted by user".into(), &progress); break; }
-                p = sem.clone().acquire_owned() => p.expect("never closed"),
-            };
+            // At capacity, a finished test is recorded before the next starts, so a stop it causes
+            // (refused credentials, a failed write) is seen before anything else is scheduled.
+            while tasks.len() >= concurrency {
+                let done = tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => { tally.stop(StopCause::User, "interrupted by user".into(), &progress); break 'schedule; }
+                    done = tasks.join_next() => done.expect("the set is not empty"),
+                };
+                tally.counts.in_flight = tasks.len() as u64;
+                tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
+            }
             while let Some(done) = tasks.try_join_next() {
                 tally.counts.in_flight = tasks.len() as u64;
                 tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
+            }
+            if stop.is_cancelled() {
+                tally.stop(StopCause::User, "interrupted by user".into(), &progress);
             }
             if tally.stop.is_some() {
                 break;
@@ -190,7 +199,6 @@ impl Runner {
                     spent_micro_usd: &shared.spent,
                 };
                 let result = run_test(&ctx, &key, &persona).await;
-                drop(permit);
                 (key, result)
             });
         }

@@ -3,7 +3,7 @@
 //! the tables' rules (`crate::sync::tables`) in one transaction with the pull cursor.
 
 use rusqlite::{params_from_iter, types::Value as Sql, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Result, Store};
 use crate::sync::tables::{self, Side, SyncTable};
@@ -36,7 +36,7 @@ fn set_state(c: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
 }
 
 /// How sync stands, as the window and `chipbench sync` show it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncStatus {
     pub last_success_at: Option<String>,
@@ -72,7 +72,7 @@ impl Store {
     /// Up to about `max_rows` rows waiting for a push: outbox entries first (runs, models, prompts,
     /// ratings; each row once, as it is now), then results above the pushed mark. Without
     /// `include_demo`, demo runs and what belongs to them are passed over (and so forgotten; see
-    /// [`Store::sync_enqueue_demo`]).
+    /// [`Store::sync_include_demo`]).
     pub fn sync_pending(&self, max_rows: usize, include_demo: bool) -> Result<Pending> {
         let filter = |t: &SyncTable| if include_demo { "" } else { not_demo(t) };
         self.read(|c| {
@@ -123,16 +123,23 @@ impl Store {
         })
     }
 
-    /// Queues every demo run, its results and their ratings for the next push (the user asked to
-    /// sync demo runs after they had been passed over).
-    pub fn sync_enqueue_demo(&self) -> Result<()> {
+    /// Whether this sync includes demo runs. Turning them on queues every demo run, its results
+    /// and their ratings once (they were passed over while off); turning them off is remembered so
+    /// that the next turn on queues them again.
+    pub fn sync_include_demo(&self, include: bool) -> Result<()> {
         self.write(|tx| {
-            tx.execute_batch(
-                "INSERT INTO sync_outbox (tbl, id) SELECT 'runs', id FROM runs WHERE is_demo = 1;
-                 INSERT INTO sync_outbox (tbl, id) SELECT 'results', r.id FROM results r JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
-                 INSERT INTO sync_outbox (tbl, id) SELECT 'ratings', x.id FROM ratings x JOIN results r ON r.id = x.target_id
-                     JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;",
-            )?;
+            let was = state(tx, "demo_included")?.is_some();
+            if include && !was {
+                tx.execute_batch(
+                    "INSERT INTO sync_outbox (tbl, id) SELECT 'runs', id FROM runs WHERE is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'results', r.id FROM results r JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'ratings', x.id FROM ratings x JOIN results r ON r.id = x.target_id
+                         JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;",
+                )?;
+                set_state(tx, "demo_included", "1")?;
+            } else if !include && was {
+                tx.execute("DELETE FROM sync_state WHERE key = 'demo_included'", [])?;
+            }
             Ok(())
         })
     }
@@ -186,31 +193,6 @@ impl Store {
         })
     }
 
-    /// Takes the sync lease for `owner` unless another owner holds one younger than `ttl_secs`:
-    /// one syncer per database file at a time (the window and a `--batch --sync` may both run).
-    pub fn sync_lease(&self, owner: &str, ttl_secs: i64) -> Result<bool> {
-        let now = chrono::Utc::now();
-        self.write(|tx| {
-            let held = state(tx, "lease")?.and_then(|v| {
-                let (who, at) = v.split_once(' ')?;
-                let at = chrono::DateTime::parse_from_rfc3339(at).ok()?;
-                (who != owner && (now - at.with_timezone(&chrono::Utc)).num_seconds() < ttl_secs).then_some(())
-            });
-            if held.is_some() {
-                return Ok(false);
-            }
-            set_state(tx, "lease", &format!("{owner} {}", now.to_rfc3339()))?;
-            Ok(true)
-        })
-    }
-
-    pub fn sync_release(&self, owner: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute("DELETE FROM sync_state WHERE key = 'lease' AND value LIKE ?1 || ' %'", [owner])?;
-            Ok(())
-        })
-    }
-
     /// Where the pull of `table` stands: the (revision, id) of the last row applied.
     pub fn sync_cursor(&self, table: &str) -> Result<(i64, String)> {
         self.read(|c| {
@@ -249,14 +231,17 @@ mod tests {
     use crate::store::tests::temp_store;
 
     #[test]
-    fn one_syncer_holds_the_lease_until_it_releases_or_it_expires() {
+    fn turning_demo_sync_on_queues_demo_rows_once() {
         let (_d, store) = temp_store();
-        assert!(store.sync_lease("window", 300).unwrap());
-        assert!(!store.sync_lease("batch", 300).unwrap(), "a second syncer waits");
-        assert!(store.sync_lease("window", 300).unwrap(), "the holder may renew");
-        assert!(store.sync_lease("batch", 0).unwrap(), "a lease older than its ttl is taken over");
-        store.sync_release("batch").unwrap();
-        assert!(store.sync_lease("window", 300).unwrap());
+        let demo = crate::store::runs::tests::new_run(&store, true).summary.id;
+        store.insert_results(&demo, &[crate::testing::sample_result("m", "p", 10, 0.0)]).unwrap();
+        let pending = |include| store.sync_pending(1000, include).unwrap().rows.iter().filter(|(t, _)| t.name != "models" && t.name != "prompts").count();
+        assert_eq!(pending(false), 0, "demo rows are passed over");
+        store.sync_pushed(&store.sync_pending(1000, false).unwrap()).unwrap();
+        store.sync_include_demo(true).unwrap();
+        assert_eq!(pending(true), 2, "the demo run and its result are queued again");
+        store.sync_include_demo(true).unwrap();
+        assert_eq!(pending(true), 2, "only once");
     }
 
     #[test]

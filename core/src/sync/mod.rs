@@ -87,18 +87,56 @@ pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Resul
     Ok(SyncReport { created_schema, pushed, pulled })
 }
 
-/// How long a sync lease lasts without being released (a crashed syncer's lease expires).
-const LEASE_SECS: i64 = 300;
+/// The remote named by `TURSO_DATABASE_URL` (with `TURSO_AUTH_TOKEN`), or None when sync is not
+/// configured.
+pub fn remote_from_env(env: &dyn crate::llm::settings::Env) -> Result<Option<Remote>, SyncError> {
+    env.var("TURSO_DATABASE_URL").filter(|u| !u.trim().is_empty()).map(|url| Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))).transpose()
+}
 
-/// A sync as the app and the CLI run it: under this database's sync lease, with its outcome
-/// recorded in the sync status (errors by their message).
-pub async fn sync_recorded(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
-    let owner = crate::ids::new_id();
-    if !store.sync_lease(&owner, LEASE_SECS)? {
-        return Err(SyncError::Busy);
+/// The longest wait between background syncs after failures.
+pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The wait before the next background sync: the interval after a success; after `failures`
+/// failures in a row, the interval doubled that many times, at most [`MAX_BACKOFF`]; then `jitter`
+/// (in -1..=1) moves it by up to a fifth either way, so clients that failed together spread out.
+pub fn next_delay(interval: std::time::Duration, failures: u32, jitter: f64) -> std::time::Duration {
+    let base = interval.saturating_mul(2u32.saturating_pow(failures.min(16))).min(MAX_BACKOFF.max(interval));
+    base.mul_f64(1.0 + 0.2 * jitter.clamp(-1.0, 1.0))
+}
+
+/// One syncer per database file at a time (the window and a `--batch --sync` may both run): an
+/// exclusive lock on `<database>.sync-lock`, which the OS releases when its holder exits, even by
+/// SIGKILL. A database in memory belongs to one process and needs none.
+pub struct SyncLock {
+    /// Held for its lock; closing the file releases it.
+    _file: Option<std::fs::File>,
+}
+
+impl SyncLock {
+    pub fn acquire(store: &Store) -> Result<SyncLock, SyncError> {
+        let Some(path) = store.path() else { return Ok(SyncLock { _file: None }) };
+        let lock_path = format!("{}.sync-lock", path.display());
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| SyncError::Config(format!("cannot open {lock_path}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => Ok(SyncLock { _file: Some(file) }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(SyncError::Busy),
+            Err(std::fs::TryLockError::Error(e)) => Err(SyncError::Config(format!("cannot lock {lock_path}: {e}"))),
+        }
     }
+}
+
+/// A sync as the app and the CLI run it: under this database's sync lock, demo rows queued when
+/// they are newly included, the outcome recorded in the sync status (errors by their message).
+pub async fn sync_recorded(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
+    let lock = SyncLock::acquire(store)?;
+    store.sync_include_demo(options.include_demo)?;
     let outcome = sync(store, remote, options).await;
-    store.sync_release(&owner)?;
+    drop(lock);
     match &outcome {
         Ok(r) => store.sync_record(Ok((r.pushed, r.pulled)))?,
         Err(e) => store.sync_record(Err(&e.to_string()))?,
@@ -203,4 +241,40 @@ async fn pull(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
         }
     }
     Ok(pulled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_background_delay_backs_off_to_a_cap_with_jitter() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(next_delay(minute, 0, 0.0), minute, "after a success: the interval");
+        assert_eq!(next_delay(minute, 3, 0.0), Duration::from_secs(480));
+        assert_eq!(next_delay(minute, 30, 0.0), MAX_BACKOFF, "capped");
+        assert_eq!(next_delay(minute, 0, 1.0), Duration::from_secs(72));
+        assert_eq!(next_delay(minute, 0, -1.0), Duration::from_secs(48));
+        assert_eq!(next_delay(Duration::from_secs(3600), 2, 0.0), Duration::from_secs(3600), "a long interval is never shortened by the cap");
+    }
+
+    #[test]
+    fn one_syncer_holds_the_file_lock_until_it_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let first = SyncLock::acquire(&store).unwrap();
+        assert!(matches!(SyncLock::acquire(&store), Err(SyncError::Busy)), "a second syncer is refused");
+        drop(first);
+        assert!(SyncLock::acquire(&store).is_ok(), "free again once released");
+    }
+
+    #[test]
+    fn sync_is_configured_by_the_url() {
+        use std::collections::HashMap;
+        assert!(remote_from_env(&HashMap::<&str, &str>::new()).unwrap().is_none());
+        let env = HashMap::from([("TURSO_DATABASE_URL", "libsql://team.turso.io"), ("TURSO_AUTH_TOKEN", "t")]);
+        assert!(remote_from_env(&env).unwrap().is_some());
+        assert!(remote_from_env(&HashMap::from([("TURSO_DATABASE_URL", "nope")])).is_err());
+    }
 }

@@ -8,6 +8,7 @@ pub mod settings;
 pub mod results;
 pub mod runs;
 pub mod stats;
+pub mod sync;
 
 use std::sync::Arc;
 
