@@ -65,11 +65,12 @@ impl Store {
             }
         }
         self.write(|tx| {
+            let previous: Option<String> = tx.query_row("SELECT updated_at FROM models WHERE id = ?1", [&model.id], |r| r.get(0)).optional()?;
             tx.execute(
                 "INSERT INTO models (id, name, input_price, output_price, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, input_price = excluded.input_price,
                      output_price = excluded.output_price, updated_at = excluded.updated_at, deleted_at = NULL",
-                params![model.id, model.name, model.input_price, model.output_price, clock::now()],
+                params![model.id, model.name, model.input_price, model.output_price, clock::after(previous.as_deref())],
             )?;
             Ok(())
         })

@@ -74,7 +74,8 @@ impl Store {
         let id = ids::rating_id(target_kind, target_id, user);
         self.write(|tx| {
             check_target(tx, target_kind, target_id)?;
-            let now = clock::now();
+            let previous: Option<String> = tx.query_row("SELECT updated_at FROM ratings WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            let now = clock::after(previous.as_deref());
             tx.execute(
                 "INSERT INTO ratings (id, target_kind, target_id, user_id, rating, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
@@ -88,11 +89,12 @@ impl Store {
 
     /// Withdraws `user`'s rating of a target (undo). Returns false when there was none.
     pub fn unrate(&self, target_kind: &str, target_id: &str, user: &str) -> Result<bool> {
+        let id = ids::rating_id(target_kind, target_id, user.trim());
         self.write(|tx| {
+            let previous: Option<String> = tx.query_row("SELECT updated_at FROM ratings WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
             let n = tx.execute(
-                "UPDATE ratings SET deleted_at = ?4, updated_at = ?4
-                 WHERE target_kind = ?1 AND target_id = ?2 AND user_id = ?3 AND deleted_at IS NULL",
-                params![target_kind, target_id, user.trim(), clock::now()],
+                "UPDATE ratings SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                params![id, clock::after(previous.as_deref())],
             )?;
             Ok(n > 0)
         })
