@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+tursodb="$HOME/.cache/chipbench/turso/node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb"
+[[ -x "$tursodb" ]] && export CHIPBENCH_TURSODB="$tursodb"   # installed by scripts/setup.sh --test
 cargo bench -p chipbench-e2e --bench figures
 if [[ "${1:-}" == "--app" ]]; then
   scripts/setup.sh --test   # WebKit, Xvfb, tauri-driver, the UI build

@@ -3,7 +3,8 @@
 //!   writes included, beside the fake server's own ceiling measured alone;
 //! - store: 100,000 result inserts; with CHIPBENCH_BENCH_FULL=1, 1,000,000 results and 300,000
 //!   ratings: stats by model and a filtered results page (medians);
-//! - peak RSS of the `chipbench` binary running a 10,080-test mock batch.
+//! - peak RSS of the `chipbench` binary running a 10,080-test mock batch;
+//! - sync: 50,400 results pushed to and pulled from a real Turso server (when CHIPBENCH_TURSODB is set).
 //!
 //! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`).
 
@@ -15,6 +16,7 @@ use chipbench_core::{
     personas,
     store::{GroupBy, Model, ResultFilter, ResultOrder, StatsQuery, Store, TARGET_RESULT},
 };
+use chipbench_core::sync::{self, Remote, SyncOptions};
 use chipbench_e2e::{
     fixtures::{fill, rate_many, ME},
     FakeProvider,
@@ -29,6 +31,47 @@ fn main() {
     rt.block_on(throughput());
     store_figures();
     memory();
+    rt.block_on(sync_figures());
+}
+
+/// Push and pull of 50,400 results (and their runs) through a real Turso server (tursodb), when
+/// CHIPBENCH_TURSODB names one.
+async fn sync_figures() {
+    let Some(bin) = std::env::var_os("CHIPBENCH_TURSODB").filter(|b| std::path::Path::new(b).exists()) else {
+        println!("sync: skipped (set CHIPBENCH_TURSODB to a tursodb binary; scripts/setup.sh --test installs one)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = tokio::process::Command::new(bin)
+        .arg(dir.path().join("remote.db"))
+        .args(["--sync-server", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let remote = Remote::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
+    let (a, b) = (Store::open(&dir.path().join("a.db")).unwrap(), Store::open(&dir.path().join("b.db")).unwrap());
+    let rows = fill(&a, 21);
+    let push = timed_async(sync::sync(&a, &remote, SyncOptions::default())).await;
+    let pull = timed_async(sync::sync(&b, &remote, SyncOptions::default())).await;
+    println!(
+        "sync with tursodb: {rows} results pushed in {:.1} s ({:.0} rows/s), pulled by a second client in {:.1} s ({:.0} rows/s)",
+        push.as_secs_f64(),
+        rows as f64 / push.as_secs_f64(),
+        pull.as_secs_f64(),
+        rows as f64 / pull.as_secs_f64()
+    );
+}
+
+async fn timed_async<T, E: std::fmt::Debug>(f: impl std::future::Future<Output = Result<T, E>>) -> Duration {
+    let s = Instant::now();
+    f.await.expect("sync");
+    s.elapsed()
 }
 
 async fn throughput() {
