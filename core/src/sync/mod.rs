@@ -43,6 +43,10 @@ pub enum SyncError {
     SchemaTooNew { remote: i64, needs: i64, ours: i64 },
     #[error("another sync of this database is running")]
     Busy,
+    #[error(
+        "this computer's clock is {secs} s off the sync server's: set it right before syncing (nothing was pushed), since edits are ordered by their time"
+    )]
+    ClockSkew { secs: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -51,7 +55,7 @@ impl crate::error::Coded for SyncError {
     fn code(&self) -> crate::error::ErrorCode {
         use crate::error::ErrorCode;
         match self {
-            SyncError::Config(_) | SyncError::SchemaTooNew { .. } => ErrorCode::Config,
+            SyncError::Config(_) | SyncError::SchemaTooNew { .. } | SyncError::ClockSkew { .. } => ErrorCode::Config,
             SyncError::Busy => ErrorCode::Conflict,
             SyncError::Http { status: 401 | 403, .. } => ErrorCode::Config,
             SyncError::Store(e) => e.code(),
@@ -82,6 +86,7 @@ pub struct SyncOptions {
 /// the next sync continues from there.
 pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
     let created_schema = ensure_schema(remote).await?;
+    check_clock(chrono::Utc::now().timestamp(), remote_clock(remote).await?)?;
     let pushed = push(store, remote, options).await?;
     let pulled = pull(store, remote).await?;
     Ok(SyncReport { created_schema, pushed, pulled })
@@ -142,6 +147,27 @@ pub async fn sync_recorded(store: &Store, remote: &Remote, options: SyncOptions)
         Err(e) => store.sync_record(Err(&e.to_string()))?,
     }
     outcome
+}
+
+/// How far the local clock may be off the server's before a push is refused: last-writer-wins
+/// orders edits by their time.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+fn check_clock(local_secs: i64, remote_secs: i64) -> Result<(), SyncError> {
+    let secs = local_secs - remote_secs;
+    if secs.abs() > MAX_CLOCK_SKEW_SECS {
+        return Err(SyncError::ClockSkew { secs });
+    }
+    Ok(())
+}
+
+/// The server's clock, in Unix seconds.
+async fn remote_clock(remote: &Remote) -> Result<i64, SyncError> {
+    let r = remote.execute(Stmt::new("SELECT unixepoch()", true)).await?;
+    match r.rows.into_iter().next().and_then(|row| row.values.into_iter().next()).map(from_hrana) {
+        Some(Sql::Integer(secs)) => Ok(secs),
+        other => Err(SyncError::Protocol(format!("the server's clock reads {other:?}"))),
+    }
 }
 
 /// The remote's (schema_version, min_compatible), or None when it has no Chipbench schema.
@@ -267,6 +293,15 @@ mod tests {
         assert!(matches!(SyncLock::acquire(&store), Err(SyncError::Busy)), "a second syncer is refused");
         drop(first);
         assert!(SyncLock::acquire(&store).is_ok(), "free again once released");
+    }
+
+    #[test]
+    fn a_clock_more_than_five_minutes_off_is_refused() {
+        assert!(check_clock(1_000_000, 1_000_000 + 299).is_ok());
+        let err = check_clock(1_000_000, 1_000_000 - 301).unwrap_err();
+        assert!(matches!(err, SyncError::ClockSkew { secs: 301 }), "{err}");
+        assert!(err.to_string().contains("clock is 301 s off"), "{err}");
+        assert!(check_clock(1_000_000, 1_000_600).is_err(), "behind as well as ahead");
     }
 
     #[test]
