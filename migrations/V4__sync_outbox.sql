@@ -19,6 +19,16 @@ CREATE TABLE sync_state (
     value TEXT NOT NULL
 );
 
+-- Rows the remote refused (a constraint there): kept out of later pushes and counted in the
+-- status, so one bad row never blocks the rows behind it.
+CREATE TABLE sync_quarantine (
+    tbl   TEXT NOT NULL,
+    id    TEXT NOT NULL,
+    error TEXT NOT NULL,
+    at    TEXT NOT NULL,
+    PRIMARY KEY (tbl, id)
+);
+
 CREATE TABLE sync_pulled_results (
     first_seq INTEGER NOT NULL,
     last_seq  INTEGER NOT NULL

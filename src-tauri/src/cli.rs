@@ -206,7 +206,8 @@ async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<S
     let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
     let created = if report.created_schema { "created the shared schema; " } else { "" };
     let status = store.sync_status()?;
-    Ok(format!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending", report.pushed, report.pulled, status.pending))
+    let refused = if status.quarantined > 0 { format!("; {} row(s) refused by the server and kept local", status.quarantined) } else { String::new() };
+    Ok(format!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending{refused}", report.pushed, report.pulled, status.pending))
 }
 
 fn load_personas(cli: &Cli) -> Result<Vec<personas::Persona>, Failure> {

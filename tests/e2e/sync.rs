@@ -394,3 +394,27 @@ async fn a_batch_with_sync_pushes_its_run_and_a_failed_sync_is_reported() {
     assert_eq!(status.pending, 25, "the second run and its 24 results wait for the next sync");
     assert!(status.last_success_at.is_some() && status.last_pushed > 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_the_server_refuses_is_quarantined_and_the_rest_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    // A shared database whose models table refuses prices of 100 or more.
+    let ddl = "CREATE TABLE models (id TEXT PRIMARY KEY, name, input_price, output_price, updated_at, deleted_at,
+               pushed_by TEXT NOT NULL, rev INTEGER NOT NULL, CHECK (CAST(input_price AS REAL) < 100))";
+    turso.remote().execute(libsql_hrana_stmt(ddl)).await.unwrap();
+    let db = dir.path().join("a.db");
+    let store = Store::open(&db).unwrap();
+    store.upsert_model(&chipbench_core::store::Model { id: "x/pricey".into(), name: "Pricey".into(), input_price: 150.0, output_price: 1.0 }).unwrap();
+    store.upsert_model(&chipbench_core::store::Model { id: "x/fine".into(), name: "Fine".into(), input_price: 1.0, output_price: 1.0 }).unwrap();
+
+    let run = sync_cli(&db, &turso).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("1 row(s) refused by the server and kept local"), "{}", run.stdout);
+    assert_eq!(turso.count("SELECT count(*) FROM models WHERE id = 'x/fine'").await, 1, "the rows behind the refused one synced");
+    assert_eq!(turso.count("SELECT count(*) FROM models WHERE id = 'x/pricey'").await, 0);
+    let status = store.sync_status().unwrap();
+    assert_eq!((status.quarantined, status.pending), (1, 0));
+    let again = sync_cli(&db, &turso).await;
+    assert!(again.stdout.contains("pushed 0 row(s)"), "a quarantined row is not retried: {}", again.stdout);
+}

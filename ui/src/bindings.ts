@@ -428,6 +428,8 @@ export type SyncStatus = {
 	/**  Rows pushed and pulled by the last successful sync. */
 	last_pushed: number,
 	last_pulled: number,
+	/**  Rows the remote refused, kept out of pushes. */
+	quarantined: number,
 };
 
 /**  One test within a run. With the run id it is the result's natural key. */

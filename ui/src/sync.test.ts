@@ -7,7 +7,7 @@ const state = (configured: boolean, status: Partial<SyncState["status"]>): SyncS
   url: configured ? "libsql://team.turso.io" : null,
   token: { source: null, masked: null },
   interval_secs: 60,
-  status: { last_success_at: null, last_error: null, last_error_at: null, pending: 0, last_pushed: 0, last_pulled: 0, ...status },
+  status: { last_success_at: null, last_error: null, last_error_at: null, pending: 0, last_pushed: 0, last_pulled: 0, quarantined: 0, ...status },
 });
 
 describe("syncLabel", () => {
@@ -25,5 +25,11 @@ describe("syncLabel", () => {
     const refused = syncLabel(state(true, { last_error: "the sync server answered HTTP 401: unauthorized" }));
     expect(refused).toMatchObject({ kind: "error", text: "sync error" });
     expect(refused.title).toContain("HTTP 401");
+  });
+
+  it("mentions rows the server refused", () => {
+    const label = syncLabel(state(true, { last_success_at: "2026-11-22T10:00:00.000Z", quarantined: 2 }));
+    expect(label.kind).toBe("synced");
+    expect(label.title).toContain("2 row(s) refused by the server");
   });
 });

@@ -4,6 +4,12 @@ import type { SyncState } from "./bindings";
 export type SyncLabel = { kind: "off" | "synced" | "pending" | "offline" | "error"; text: string; title: string };
 
 export function syncLabel(s: SyncState): SyncLabel {
+  const label = base(s);
+  const refused = s.status.quarantined;
+  return refused > 0 ? { ...label, title: `${label.title} · ${refused} row(s) refused by the server, kept local` } : label;
+}
+
+function base(s: SyncState): SyncLabel {
   const { status } = s;
   if (!s.configured) return { kind: "off", text: "sync off", title: "Set a Turso database URL in Settings to share runs and ratings" };
   const last = status.last_success_at ? `last synced ${new Date(status.last_success_at).toLocaleString()}` : "never synced";

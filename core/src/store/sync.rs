@@ -47,6 +47,8 @@ pub struct SyncStatus {
     /// Rows pushed and pulled by the last successful sync.
     pub last_pushed: u64,
     pub last_pulled: u64,
+    /// Rows the remote refused, kept out of pushes.
+    pub quarantined: u64,
 }
 
 /// The condition that keeps demo (mock) runs, their results and ratings out of a push.
@@ -74,7 +76,10 @@ impl Store {
     /// `include_demo`, demo runs and what belongs to them are passed over (and so forgotten; see
     /// [`Store::sync_include_demo`]).
     pub fn sync_pending(&self, max_rows: usize, include_demo: bool) -> Result<Pending> {
-        let filter = |t: &SyncTable| if include_demo { "" } else { not_demo(t) };
+        let filter = |t: &SyncTable| {
+            let quarantined = format!(" AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.tbl = '{}' AND q.id = {}.id)", t.name, t.name);
+            if include_demo { quarantined } else { format!("{}{quarantined}", not_demo(t)) }
+        };
         self.read(|c| {
             let mut pending = Pending::default();
             let mut stmt = c.prepare_cached("SELECT seq, tbl, id FROM sync_outbox ORDER BY seq LIMIT ?1")?;
@@ -158,6 +163,18 @@ impl Store {
         })
     }
 
+    /// Keeps a row the remote refused out of later pushes, with the remote's reason.
+    pub fn sync_quarantine(&self, table: &str, id: &Sql, error: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO sync_quarantine (tbl, id, error, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tbl, id) DO UPDATE SET error = excluded.error, at = excluded.at",
+                rusqlite::params![table, id, error, crate::clock::now()],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Records how a sync ended: the counts of a success, or the error's message.
     pub fn sync_record(&self, outcome: std::result::Result<(u64, u64), &str>) -> Result<()> {
         let now = crate::clock::now();
@@ -189,6 +206,7 @@ impl Store {
                 pending,
                 last_pushed: count("last_pushed")?,
                 last_pulled: count("last_pulled")?,
+                quarantined: c.query_row("SELECT count(*) FROM sync_quarantine", [], |r| r.get(0))?,
             })
         })
     }

@@ -35,6 +35,8 @@ pub enum SyncError {
     Http { status: u16, body: String },
     #[error("the sync server refused a statement: {0}")]
     Remote(String),
+    #[error("the sync server refused step {step} of a batch: {message}")]
+    Refused { step: usize, message: String },
     #[error("unexpected answer from the sync server: {0}")]
     Protocol(String),
     #[error(
@@ -72,6 +74,8 @@ pub struct SyncReport {
     pub created_schema: bool,
     pub pushed: u64,
     pub pulled: u64,
+    /// Rows the remote refused in this sync, now kept out of pushes (see the status).
+    pub quarantined: u64,
 }
 
 /// What a sync sends.
@@ -87,9 +91,9 @@ pub struct SyncOptions {
 pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
     let created_schema = ensure_schema(remote).await?;
     check_clock(chrono::Utc::now().timestamp(), remote_clock(remote).await?)?;
-    let pushed = push(store, remote, options).await?;
+    let (pushed, quarantined) = push(store, remote, options).await?;
     let pulled = pull(store, remote).await?;
-    Ok(SyncReport { created_schema, pushed, pulled })
+    Ok(SyncReport { created_schema, pushed, pulled, quarantined })
 }
 
 /// The remote named by `TURSO_DATABASE_URL` (with `TURSO_AUTH_TOKEN`), or None when sync is not
@@ -209,27 +213,46 @@ async fn ensure_schema(remote: &Remote) -> Result<bool, SyncError> {
 }
 
 /// Pushes everything pending, a batch at a time. Each batch bumps the remote revision, checks the
-/// schema version inside the same transaction, and upserts under the tables' rules.
-async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<u64, SyncError> {
+/// schema version inside the same transaction, and upserts under the tables' rules. A row the
+/// remote refuses is quarantined and the batch sent again without it, so it never blocks the rest.
+/// Returns (rows pushed, rows quarantined).
+async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u64, u64), SyncError> {
+    // Statement steps in a transactional batch: BEGIN, the revision bump, the schema guard, rows.
+    const GUARD_STEP: usize = 2;
+    const FIRST_ROW_STEP: usize = 3;
     let me = Sql::Text(store.installation_id().to_owned());
-    let mut pushed = 0;
+    let (mut pushed, mut quarantined) = (0, 0);
     loop {
-        let pending = store.sync_pending(PUSH_ROWS, options.include_demo)?;
+        let mut pending = store.sync_pending(PUSH_ROWS, options.include_demo)?;
         if pending.is_empty() {
-            return Ok(pushed);
+            return Ok((pushed, quarantined));
         }
-        let mut stmts = vec![
-            Stmt::new("UPDATE chipbench_meta SET value = value + 1 WHERE key = 'rev'", false),
-            // Fails the batch (malformed JSON) when the schema moved past this build meanwhile.
-            stmt(
-                "SELECT CASE WHEN (SELECT value FROM chipbench_meta WHERE key = 'min_compatible') > ?1 THEN json('schema') ELSE 1 END",
-                [Sql::Integer(REMOTE_SCHEMA_VERSION)],
-            ),
-        ];
-        for (t, values) in &pending.rows {
-            stmts.push(stmt(t.upsert_sql(Side::Remote), t.to_remote(values).into_iter().chain([me.clone()])));
+        loop {
+            let mut stmts = vec![
+                Stmt::new("UPDATE chipbench_meta SET value = value + 1 WHERE key = 'rev'", false),
+                // Fails the batch (malformed JSON) when the schema moved past this build meanwhile.
+                stmt(
+                    "SELECT CASE WHEN (SELECT value FROM chipbench_meta WHERE key = 'min_compatible') > ?1 THEN json('schema') ELSE 1 END",
+                    [Sql::Integer(REMOTE_SCHEMA_VERSION)],
+                ),
+            ];
+            for (t, values) in &pending.rows {
+                stmts.push(stmt(t.upsert_sql(Side::Remote), t.to_remote(values).into_iter().chain([me.clone()])));
+            }
+            match remote.batch(Batch::transactional(stmts)).await {
+                Ok(_) => break,
+                Err(SyncError::Refused { step: GUARD_STEP, .. }) => {
+                    let (version, needs) = remote_versions(remote).await?.unwrap_or_default();
+                    return Err(SyncError::SchemaTooNew { remote: version, needs, ours: REMOTE_SCHEMA_VERSION });
+                }
+                Err(SyncError::Refused { step, message }) if step >= FIRST_ROW_STEP && step - FIRST_ROW_STEP < pending.rows.len() => {
+                    let (t, values) = pending.rows.remove(step - FIRST_ROW_STEP);
+                    store.sync_quarantine(t.name, &values[0], &message)?;
+                    quarantined += 1;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        remote.batch(Batch::transactional(stmts)).await?;
         store.sync_pushed(&pending)?;
         pushed += pending.rows.len() as u64;
     }

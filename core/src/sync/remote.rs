@@ -54,14 +54,14 @@ impl Remote {
         }
     }
 
-    /// Runs a batch; fails with the first step's error, if any.
+    /// Runs a batch; fails with the first failing step (its index in the batch) and its error.
     pub async fn batch(&self, batch: Batch) -> Result<BatchResult, SyncError> {
         let result = match self.pipeline(StreamRequest::Batch(BatchStreamReq { batch })).await? {
             StreamResponse::Batch(r) => r.result,
             other => return Err(SyncError::Protocol(format!("expected a batch result, got {other:?}"))),
         };
-        if let Some(e) = result.step_errors.iter().flatten().next() {
-            return Err(SyncError::Remote(e.message.clone()));
+        if let Some((step, e)) = result.step_errors.iter().enumerate().find_map(|(i, e)| e.as_ref().map(|e| (i, e))) {
+            return Err(SyncError::Refused { step, message: e.message.clone() });
         }
         Ok(result)
     }
