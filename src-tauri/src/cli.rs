@@ -204,7 +204,11 @@ async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<S
     let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
     let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
     let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
-    let created = if report.created_schema { "created the shared schema; " } else { "" };
+    let created = match (&report.adopted, report.created_schema) {
+        (Some(a), _) => format!("adopted the seed-era database ({} runs, {} results, {} ratings kept); ", a.runs, a.results, a.ratings),
+        (None, true) => "created the shared schema; ".to_owned(),
+        (None, false) => String::new(),
+    };
     let status = store.sync_status()?;
     let refused = if status.quarantined > 0 { format!("; {} row(s) refused by the server and kept local", status.quarantined) } else { String::new() };
     Ok(format!("synced: {created}pushed {} row(s), pulled {} row(s); {} pending{refused}", report.pushed, report.pulled, status.pending))

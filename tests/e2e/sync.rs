@@ -418,3 +418,52 @@ async fn a_row_the_server_refuses_is_quarantined_and_the_rest_syncs() {
     let again = sync_cli(&db, &turso).await;
     assert!(again.stdout.contains("pushed 0 row(s)"), "a quarantined row is not retried: {}", again.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_seed_era_database_is_adopted_without_losing_or_duplicating_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    // Seed 000's schema and some of its rows: random ids, ratings keyed by result_id.
+    let seed = [
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, started_at TEXT NOT NULL, completed_at TEXT, status TEXT DEFAULT 'running', config TEXT)",
+        "CREATE TABLE results (id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(id), model TEXT NOT NULL, persona_id TEXT NOT NULL,
+            sector TEXT NOT NULL, desired_role TEXT NOT NULL, style TEXT NOT NULL, input_type TEXT NOT NULL, constraint_type TEXT NOT NULL,
+            chip_count INTEGER NOT NULL, final_chips TEXT NOT NULL, step1_chips TEXT, selected_chips TEXT, fill_chips TEXT, errors TEXT,
+            latency_ms INTEGER, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, created_at TEXT NOT NULL)",
+        "CREATE TABLE ratings (id TEXT PRIMARY KEY, result_id TEXT NOT NULL REFERENCES results(id), user_id TEXT NOT NULL,
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5), created_at TEXT NOT NULL, UNIQUE(result_id, user_id))",
+        "INSERT INTO runs VALUES ('abc-123', '2025-06-01T10:00:00Z', '2025-06-01T10:05:00Z', 'completed', '{\"provider\": \"openrouter\"}')",
+        "INSERT INTO results VALUES ('def-456', 'abc-123', 'anthropic/claude-haiku-4.5', 'tech_pm', 'Software', 'Product Manager', 'terse', 'basic',
+            'no_constraint', 2, '[{\"text\": \"burn rate\", \"type\": \"jargon\"}, {\"text\": \"roadmap review\", \"type\": \"situation\"}]',
+            NULL, NULL, NULL, NULL, 1200, 300, 80, 0.0012, '2025-06-01T10:01:00Z')",
+        "INSERT INTO results VALUES ('def-789', 'abc-123', 'openai/gpt-5-mini', 'tech_pm', 'Software', 'Product Manager', 'guided', 'basic',
+            'with_constraint', 1, '[{\"text\": \"sprint planning\", \"type\": \"situation\"}]',
+            NULL, NULL, NULL, '[\"shortfall: 1 of 2\"]', 900, 200, 40, 0.0003, '2025-06-01T10:02:00Z')",
+        "INSERT INTO ratings VALUES ('r-1', 'def-456', 'user_123', 4, '2025-06-02T09:00:00Z')",
+        "INSERT INTO ratings VALUES ('r-2', 'def-456', 'user_456', 2, '2025-06-02T09:30:00Z')",
+    ];
+    for sql in seed {
+        turso.remote().execute(libsql_hrana_stmt(sql)).await.unwrap();
+    }
+    let db = dir.path().join("a.db");
+    let run = sync_cli(&db, &turso).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("adopted the seed-era database (1 runs, 2 results, 2 ratings kept)"), "{}", run.stdout);
+    let remote_counts = "SELECT (SELECT count(*) FROM runs) * 100 + (SELECT count(*) FROM results) * 10 + (SELECT count(*) FROM ratings)";
+    assert_eq!(turso.count(remote_counts).await, 122, "nothing lost or duplicated on the server");
+
+    let store = Store::open(&db).unwrap();
+    let adopted = store.result("def-789", Some("user_123")).unwrap();
+    assert_eq!((adopted.summary.error_count, adopted.outputs.errors.len()), (1, 1), "what the seed lacked is derived");
+    let rated = store.result("def-456", Some("user_123")).unwrap();
+    assert_eq!((rated.summary.my_rating, rated.summary.rating_count), (Some(4), 2), "the seed's ratings count here");
+
+    // The same person rating the same result from Chipbench updates the adopted rating.
+    store.rate(TARGET_RESULT, "def-456", "user_123", 5).unwrap();
+    assert_eq!(sync_cli(&db, &turso).await.code, 0);
+    assert_eq!(turso.count(remote_counts).await, 122, "updated, not duplicated");
+    assert_eq!(turso.count("SELECT rating FROM ratings WHERE target_id = 'def-456' AND user_id = 'user_123'").await, 5);
+    let second = dir.path().join("b.db");
+    assert_eq!(sync_cli(&second, &turso).await.code, 0);
+    assert_same(&db, &second, "a second client after adoption");
+}

@@ -3,6 +3,7 @@
 //! (Sync); `tables` holds the synced tables and their conflict rules, `remote` the Hrana client,
 //! `store::sync` the local outbox and the applying of pulled rows.
 
+mod adopt;
 mod remote;
 pub mod tables;
 
@@ -10,6 +11,7 @@ use libsql_hrana::proto::{Batch, Stmt};
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
+pub use adopt::Adopted;
 pub use remote::Remote;
 use remote::{from_hrana, stmt};
 use tables::{Side, TABLES};
@@ -76,6 +78,8 @@ pub struct SyncReport {
     pub pulled: u64,
     /// Rows the remote refused in this sync, now kept out of pushes (see the status).
     pub quarantined: u64,
+    /// The seed-era tables this sync adopted, if it found any.
+    pub adopted: Option<Adopted>,
 }
 
 /// What a sync sends.
@@ -89,11 +93,11 @@ pub struct SyncOptions {
 /// changes pulled. Stops at the first error; what was committed on either side stays committed and
 /// the next sync continues from there.
 pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Result<SyncReport, SyncError> {
-    let created_schema = ensure_schema(remote).await?;
+    let (created_schema, adopted) = ensure_schema(remote).await?;
     check_clock(chrono::Utc::now().timestamp(), remote_clock(remote).await?)?;
     let (pushed, quarantined) = push(store, remote, options).await?;
     let pulled = pull(store, remote).await?;
-    Ok(SyncReport { created_schema, pushed, pulled, quarantined })
+    Ok(SyncReport { created_schema, pushed, pulled, quarantined, adopted })
 }
 
 /// The remote named by `TURSO_DATABASE_URL` (with `TURSO_AUTH_TOKEN`), or None when sync is not
@@ -192,24 +196,27 @@ async fn remote_versions(remote: &Remote) -> Result<Option<(i64, i64)>, SyncErro
 }
 
 /// Refuses a remote newer than this build before writing anything; creates the schema when it is
-/// missing (idempotent, one transaction, so two clients creating it at once both succeed).
-async fn ensure_schema(remote: &Remote) -> Result<bool, SyncError> {
+/// missing (idempotent, one transaction, so two clients creating it at once both succeed), adopting
+/// a seed-era database's tables in the same transaction.
+async fn ensure_schema(remote: &Remote) -> Result<(bool, Option<Adopted>), SyncError> {
     let versions = remote_versions(remote).await?;
     if let Some((version, needs)) = versions {
         if needs > REMOTE_SCHEMA_VERSION {
             return Err(SyncError::SchemaTooNew { remote: version, needs, ours: REMOTE_SCHEMA_VERSION });
         }
         if version >= REMOTE_SCHEMA_VERSION {
-            return Ok(false);
+            return Ok((false, None));
         }
     }
-    let mut ddl = vec![Stmt::new("CREATE TABLE IF NOT EXISTS chipbench_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)", false)];
+    let adoption = if versions.is_none() { adopt::plan(remote).await? } else { None };
+    let (mut ddl, adopted) = adoption.map_or((Vec::new(), None), |(stmts, adopted)| (stmts, Some(adopted)));
+    ddl.push(Stmt::new("CREATE TABLE IF NOT EXISTS chipbench_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)", false));
     ddl.extend(TABLES.iter().flat_map(|t| t.remote_ddl()).map(|sql| Stmt::new(sql, false)));
     for (key, value) in [("schema_version", REMOTE_SCHEMA_VERSION), ("min_compatible", 1), ("rev", 0)] {
         ddl.push(stmt("INSERT OR IGNORE INTO chipbench_meta (key, value) VALUES (?1, ?2)", [Sql::Text(key.into()), Sql::Integer(value)]));
     }
     remote.batch(Batch::transactional(ddl)).await?;
-    Ok(versions.is_none())
+    Ok((versions.is_none(), adopted))
 }
 
 /// Pushes everything pending, a batch at a time. Each batch bumps the remote revision, checks the
