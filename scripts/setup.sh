@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 apt_packages=(libwebkit2gtk-4.1-dev pkg-config build-essential curl)
 if [[ "${1:-}" == "--test" ]]; then
-  apt_packages+=(xvfb xauth webkit2gtk-driver)   # the UI tests: a display and WebKitWebDriver
+  apt_packages+=(xvfb xauth webkit2gtk-driver faketime)   # the UI tests: a display and WebKitWebDriver; a shifted clock for sync
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

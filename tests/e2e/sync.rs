@@ -467,3 +467,116 @@ async fn a_seed_era_database_is_adopted_without_losing_or_duplicating_a_row() {
     assert_eq!(sync_cli(&second, &turso).await.code, 0);
     assert_same(&db, &second, "a second client after adoption");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_token_is_reported_as_an_authentication_error() {
+    // A server that checks tokens and refuses this one (tursodb does not check any).
+    let app = axum::Router::new().route("/v2/pipeline", axum::routing::post(|| async { (axum::http::StatusCode::UNAUTHORIZED, "invalid token") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let run: crate::support::Run =
+        command(&db, &["sync"]).env("TURSO_DATABASE_URL", &url).env("TURSO_AUTH_TOKEN", "wrong-token-123").output().await.unwrap().into();
+    assert_eq!(run.code, 2, "a configuration error: {}", run.stderr);
+    assert!(run.stderr.contains("refused the credentials (HTTP 401): check TURSO_AUTH_TOKEN"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wrong-token-123"), "the token is never printed");
+    let status = Store::open(&db).unwrap().sync_status().unwrap();
+    assert!(status.last_error.unwrap().contains("HTTP 401"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_clients_creating_the_schema_at_once_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (Store::open(&dir.path().join("a.db")).unwrap(), Store::open(&dir.path().join("b.db")).unwrap());
+    let (ra, rb) = (turso.remote(), turso.remote());
+    let (x, y) = tokio::join!(sync::sync(&a, &ra, DEMO), sync::sync(&b, &rb, DEMO));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    assert!(x.created_schema || y.created_schema);
+    assert_eq!(turso.count("SELECT count(*) FROM chipbench_meta").await, 3, "one set of versions");
+    for store in [&a, &b] {
+        sync::sync(store, &turso.remote(), DEMO).await.unwrap();
+    }
+    assert_same(&dir.path().join("a.db"), &dir.path().join("b.db"), "after both created the schema");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_while_its_row_is_being_pushed_stays_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let db = dir.path().join("a.db");
+    let store = Store::open(&db).unwrap();
+    chipbench_e2e::fixtures::fill(&store, 8); // 19,200 results: a sync of several batches
+    let target = result_ids(&store)[0].clone();
+    store.rate(TARGET_RESULT, &target, "ana", 2).unwrap();
+    let (s, remote) = (store.clone(), turso.remote());
+    let syncing = tokio::spawn(async move { sync::sync(&s, &remote, DEMO).await });
+    // Once the first batch (which carries the rating) has landed, change the rating.
+    loop {
+        if turso.remote().execute(libsql_hrana_stmt("SELECT count(*) FROM ratings")).await.ok().is_some_and(|r| {
+            matches!(r.rows[0].values[0], libsql_hrana::proto::Value::Integer { value } if value > 0)
+        }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    store.rate(TARGET_RESULT, &target, "ana", 5).unwrap();
+    syncing.await.unwrap().unwrap();
+    sync::sync(&store, &turso.remote(), DEMO).await.unwrap();
+    assert_eq!(turso.count(&format!("SELECT rating FROM ratings WHERE target_id = '{target}'")).await, 5, "the later change reached the remote");
+    assert_eq!(store.sync_pending_count().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clock_ten_minutes_off_stops_the_push_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let faketime = std::process::Command::new("faketime").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if !chipbench_e2e::available("faketime (libfaketime)", faketime) {
+        return;
+    }
+    let db = dir.path().join("a.db");
+    let store = Store::open(&db).unwrap();
+    store.upsert_model(&chipbench_core::store::Model { id: "x/clock".into(), name: "c".into(), input_price: 1.0, output_price: 1.0 }).unwrap();
+    drop(store);
+    let bin = chipbench_e2e::chipbench_bin();
+    let mut cmd = command(&db, &[]);
+    let std_cmd = cmd.as_std_mut();
+    let args: Vec<std::ffi::OsString> = std_cmd.get_args().map(|a| a.to_owned()).collect();
+    let run: crate::support::Run = tokio::process::Command::new("faketime")
+        .arg("-f")
+        .arg("+10m")
+        .arg(bin)
+        .args(args)
+        .arg("sync")
+        .envs(std_cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+        .env("TURSO_DATABASE_URL", turso.url())
+        .output()
+        .await
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let secs: i64 = run.stderr.split("this computer's clock is ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!((590..=610).contains(&secs) && run.stderr.contains("s off the sync server's"), "{}", run.stderr);
+    assert_eq!(turso.count("SELECT count(*) FROM models").await, 0, "nothing was pushed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_remote_schema_is_migrated_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let remote = turso.remote();
+    for sql in [
+        "CREATE TABLE chipbench_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "INSERT INTO chipbench_meta VALUES ('schema_version', 0), ('min_compatible', 0), ('rev', 41)",
+    ] {
+        remote.execute(libsql_hrana_stmt(sql)).await.unwrap();
+    }
+    let store = Store::open(&dir.path().join("a.db")).unwrap();
+    sync::sync(&store, &remote, DEMO).await.unwrap();
+    assert_eq!(turso.count("SELECT value FROM chipbench_meta WHERE key = 'schema_version'").await, sync::REMOTE_SCHEMA_VERSION);
+    assert!(turso.count("SELECT value FROM chipbench_meta WHERE key = 'rev'").await > 41, "the revision counter continues");
+    assert!(turso.count("SELECT count(*) FROM models").await > 0, "the tables exist and took the push");
+}

@@ -35,6 +35,8 @@ pub enum SyncError {
     Unreachable(String),
     #[error("the sync server answered HTTP {status}: {body}")]
     Http { status: u16, body: String },
+    #[error("the sync server refused the credentials (HTTP {status}): check TURSO_AUTH_TOKEN")]
+    Auth { status: u16 },
     #[error("the sync server refused a statement: {0}")]
     Remote(String),
     #[error("the sync server refused step {step} of a batch: {message}")]
@@ -59,9 +61,8 @@ impl crate::error::Coded for SyncError {
     fn code(&self) -> crate::error::ErrorCode {
         use crate::error::ErrorCode;
         match self {
-            SyncError::Config(_) | SyncError::SchemaTooNew { .. } | SyncError::ClockSkew { .. } => ErrorCode::Config,
+            SyncError::Config(_) | SyncError::SchemaTooNew { .. } | SyncError::ClockSkew { .. } | SyncError::Auth { .. } => ErrorCode::Config,
             SyncError::Busy => ErrorCode::Conflict,
-            SyncError::Http { status: 401 | 403, .. } => ErrorCode::Config,
             SyncError::Store(e) => e.code(),
             _ => ErrorCode::Sync,
         }
@@ -212,9 +213,15 @@ async fn ensure_schema(remote: &Remote) -> Result<(bool, Option<Adopted>), SyncE
     let (mut ddl, adopted) = adoption.map_or((Vec::new(), None), |(stmts, adopted)| (stmts, Some(adopted)));
     ddl.push(Stmt::new("CREATE TABLE IF NOT EXISTS chipbench_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)", false));
     ddl.extend(TABLES.iter().flat_map(|t| t.remote_ddl()).map(|sql| Stmt::new(sql, false)));
-    for (key, value) in [("schema_version", REMOTE_SCHEMA_VERSION), ("min_compatible", 1), ("rev", 0)] {
-        ddl.push(stmt("INSERT OR IGNORE INTO chipbench_meta (key, value) VALUES (?1, ?2)", [Sql::Text(key.into()), Sql::Integer(value)]));
+    // Versions only move up (an older remote is migrated forward by the statements above); the
+    // revision counter is never reset.
+    for (key, value) in [("schema_version", REMOTE_SCHEMA_VERSION), ("min_compatible", 1)] {
+        ddl.push(stmt(
+            "INSERT INTO chipbench_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            [Sql::Text(key.into()), Sql::Integer(value)],
+        ));
     }
+    ddl.push(stmt("INSERT OR IGNORE INTO chipbench_meta (key, value) VALUES ('rev', 0)", []));
     remote.batch(Batch::transactional(ddl)).await?;
     Ok((versions.is_none(), adopted))
 }

@@ -75,6 +75,9 @@ impl Remote {
         // Errors name the endpoint, never the token (it is only ever in a header).
         let resp = req.send().await.map_err(|e| SyncError::Unreachable(format!("{}: {}", self.pipeline, e.without_url())))?;
         let status = resp.status();
+        if status.as_u16() == 401 || status.as_u16() == 403 {
+            return Err(SyncError::Auth { status: status.as_u16() });
+        }
         if !status.is_success() {
             let text = resp.text().await.unwrap_or_default();
             return Err(SyncError::Http { status: status.as_u16(), body: text.chars().take(300).collect() });
