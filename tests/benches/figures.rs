@@ -34,8 +34,9 @@ fn main() {
     rt.block_on(sync_figures());
 }
 
-/// Push and pull of 50,400 results (and their runs) through a real Turso server (tursodb), when
-/// CHIPBENCH_TURSODB names one.
+/// Sync through a real Turso server (tursodb) when CHIPBENCH_TURSODB names one: 100,800 results
+/// pushed, pulled into an empty client, a sync with nothing to do, and what change capture adds to
+/// local writes.
 async fn sync_figures() {
     let Some(bin) = std::env::var_os("CHIPBENCH_TURSODB").filter(|b| std::path::Path::new(b).exists()) else {
         println!("sync: skipped (set CHIPBENCH_TURSODB to a tursodb binary; scripts/setup.sh --test installs one)");
@@ -56,15 +57,50 @@ async fn sync_figures() {
     }
     let remote = Remote::new(&format!("http://127.0.0.1:{port}"), None).unwrap();
     let (a, b) = (Store::open(&dir.path().join("a.db")).unwrap(), Store::open(&dir.path().join("b.db")).unwrap());
-    let rows = fill(&a, 21);
+    let rows = fill(&a, 42);
     let push = timed_async(sync::sync(&a, &remote, SyncOptions::default())).await;
     let pull = timed_async(sync::sync(&b, &remote, SyncOptions::default())).await;
+    let mut idle = Vec::new();
+    for _ in 0..10 {
+        idle.push(timed_async(sync::sync(&a, &remote, SyncOptions::default())).await);
+    }
     println!(
-        "sync with tursodb: {rows} results pushed in {:.1} s ({:.0} rows/s), pulled by a second client in {:.1} s ({:.0} rows/s)",
+        "sync with tursodb: {rows} results pushed in {:.1} s, pulled into an empty client in {:.1} s (targets < 15 s each); a sync with nothing to do {:.1} ms median of 10 (target < 100)",
         push.as_secs_f64(),
-        rows as f64 / push.as_secs_f64(),
         pull.as_secs_f64(),
-        rows as f64 / pull.as_secs_f64()
+        ms(median(idle))
+    );
+    // Change capture: the same inserts with the outbox triggers dropped (results need none).
+    let insert = |capture: bool| {
+        median(
+            (0..3)
+                .map(|_| {
+                    let d = tempfile::tempdir().unwrap();
+                    let store = Store::open(&d.path().join("c.db")).unwrap();
+                    if !capture {
+                        store
+                            .write(|tx| {
+                                for t in ["runs_outbox_ai", "runs_outbox_au", "ratings_outbox_ai", "ratings_outbox_au"] {
+                                    tx.execute_batch(&format!("DROP TRIGGER {t}"))?;
+                                }
+                                Ok(())
+                            })
+                            .unwrap();
+                    }
+                    let started = Instant::now();
+                    fill(&store, 42);
+                    rate_many(&store, 10_000);
+                    started.elapsed()
+                })
+                .collect(),
+        )
+    };
+    let (with, without) = (insert(true), insert(false));
+    println!(
+        "change capture: 100,800 results and 10,000 ratings written in {:.2} s with it, {:.2} s without ({:+.1}%; target < 10%)",
+        with.as_secs_f64(),
+        without.as_secs_f64(),
+        (with.as_secs_f64() / without.as_secs_f64() - 1.0) * 100.0
     );
 }
 

@@ -272,21 +272,29 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
     }
 }
 
-/// Pulls every table after its cursor, parents first, a page per local transaction.
+/// Pulls every table after its cursor, parents first, a page per local transaction. The cursor is
+/// (revision, id) in the middle of a revision, or (revision, "") once that revision is done.
 async fn pull(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
     let me = Sql::Text(store.installation_id().to_owned());
     let mut pulled = 0;
     for t in &TABLES {
-        let sql = t.pull_sql();
         loop {
             let (rev, id) = store.sync_cursor(t.name)?;
-            let page = remote.execute(stmt(sql.clone(), [Sql::Integer(rev), Sql::Text(id), me.clone(), Sql::Integer(PULL_ROWS)])).await?;
-            let Some(last) = page.rows.last() else { break };
-            let cursor = match (from_hrana(last.values[0].clone()), from_hrana(last.values[1].clone())) {
-                (Sql::Integer(rev), Sql::Text(id)) => (rev, id),
-                other => return Err(SyncError::Protocol(format!("a {} row without a revision and id: {other:?}", t.name))),
-            };
+            let within = !id.is_empty();
+            let mut args = vec![Sql::Integer(rev), me.clone(), Sql::Integer(PULL_ROWS)];
+            if within {
+                args.push(Sql::Text(id));
+            }
+            let page = remote.execute(stmt(t.pull_sql(within), args)).await?;
             let full = page.rows.len() as i64 == PULL_ROWS;
+            let cursor = match page.rows.last() {
+                None if within => (rev, String::new()), // that revision is done; go on after it
+                None => break,
+                Some(last) => match (from_hrana(last.values[0].clone()), from_hrana(last.values[1].clone())) {
+                    (Sql::Integer(rev), Sql::Text(id)) => (rev, if full { id } else { String::new() }),
+                    other => return Err(SyncError::Protocol(format!("a {} row without a revision and id: {other:?}", t.name))),
+                },
+            };
             let rows: Vec<Option<Vec<Sql>>> = page
                 .rows
                 .into_iter()
@@ -298,7 +306,7 @@ async fn pull(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
                 .collect();
             pulled += rows.iter().flatten().count() as u64;
             store.sync_apply(t, &rows, (cursor.0, &cursor.1))?;
-            if !full {
+            if !full && !within {
                 break;
             }
         }

@@ -114,15 +114,14 @@ impl SyncTable {
         ]
     }
 
-    /// A page of rows after the cursor `(?1, ?2)` = (rev, id), at most `?4`; the values of rows
-    /// that `?3` (this installation) pushed itself come back as NULL: only the cursor needs them.
-    pub fn pull_sql(&self) -> String {
-        let cols: Vec<String> = self.columns.iter().map(|c| format!("CASE WHEN pushed_by = ?3 THEN NULL ELSE {c} END")).collect();
-        format!(
-            "SELECT rev, id, pushed_by = ?3, {} FROM {} WHERE rev > ?1 OR (rev = ?1 AND id > ?2) ORDER BY rev, id LIMIT ?4",
-            cols.join(", "),
-            self.name
-        )
+    /// A page of rows: with `within_rev`, the rest of revision `?1` after id `?4`; otherwise the
+    /// revisions after `?1`. At most `?3` rows; the values of rows that `?2` (this installation)
+    /// pushed itself come back as NULL: only the cursor needs them. Two queries rather than one
+    /// with OR, so each is a range of the (rev, id) index.
+    pub fn pull_sql(&self, within_rev: bool) -> String {
+        let cols: Vec<String> = self.columns.iter().map(|c| format!("CASE WHEN pushed_by = ?2 THEN NULL ELSE {c} END")).collect();
+        let range = if within_rev { "rev = ?1 AND id > ?4" } else { "rev > ?1" };
+        format!("SELECT rev, id, pushed_by = ?2, {} FROM {} WHERE {range} ORDER BY rev, id LIMIT ?3", cols.join(", "), self.name)
     }
 
     /// `INSERT ... ON CONFLICT(id) ...` of one row bound as `?1..=?n` in column order (remotely
