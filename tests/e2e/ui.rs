@@ -204,6 +204,20 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
     wait_for(&c, "[data-testid=sync-indicator]").await.click().await.unwrap();
     wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
     screenshot(&c, "sync").await;
-    c.close().await.unwrap();
     assert_eq!(turso.count("SELECT count(*) FROM results").await, 24, "the demo batch reached the shared database");
+
+    // The background sync: another process changes the database, an interval is set, and the
+    // change reaches the shared database without a click.
+    assert_eq!(crate::support::chipbench(&db, &["add-model", "x/background"]).await.code, 0);
+    let every = wait_for(&c, "input[name=sync_interval_secs]").await;
+    every.clear().await.unwrap();
+    every.send_keys("1").await.unwrap();
+    button(&c, "Save").await.click().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while turso.count("SELECT count(*) FROM models WHERE id = 'x/background'").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the background sync never pushed the change");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
+    c.close().await.unwrap();
 }
