@@ -41,6 +41,9 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sync::sync_state,
             commands::sync::sync_now,
             commands::sync::set_turso_token,
+            commands::data::database_stats,
+            commands::data::deletion_plan,
+            commands::data::delete_runs,
         ])
         .events(tauri_specta::collect_events![
             commands::batches::BatchProgress,
@@ -263,6 +266,19 @@ mod tests {
         let state = app.invoke("sync_state", json!({})).unwrap();
         assert_eq!((state["configured"].clone(), state["interval_secs"].clone()), (json!(true), json!(0)));
         assert!(state["status"]["last_error"].as_str().unwrap().contains("unreachable"), "{state}");
+    }
+
+    #[test]
+    fn deleting_a_run_previews_then_tombstones_it() {
+        let app = App::new();
+        let (run_id, _) = app.seed(3);
+        app.store.finish_run(&run_id, chipbench_core::store::RunStatus::Completed, None).unwrap();
+        let sel = json!({"selection": {"run_id": run_id}});
+        assert_eq!(app.invoke("deletion_plan", sel.clone()).unwrap(), json!({"runs": 1, "results": 3, "ratings": 0}));
+        assert_eq!(app.invoke("delete_runs", sel).unwrap()["results"], 3);
+        assert_eq!(app.invoke("database_stats", json!({})).unwrap()["runs"], 0);
+        let err = app.invoke("deletion_plan", json!({"selection": {"started_before": "soon"}})).unwrap_err();
+        assert_eq!(err["code"], "validation");
     }
 
     fn batch_request(concurrency: usize) -> Value {

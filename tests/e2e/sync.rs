@@ -580,3 +580,23 @@ async fn an_older_remote_schema_is_migrated_forward() {
     assert!(turso.count("SELECT value FROM chipbench_meta WHERE key = 'rev'").await > 41, "the revision counter continues");
     assert!(turso.count("SELECT count(*) FROM models").await > 0, "the tables exist and took the push");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_run_syncs_as_a_tombstone() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    assert!(chipbench(&a, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await.code <= 1);
+    let (sa, sb) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert_eq!(sb.runs().unwrap().len(), 1);
+    let run = sa.runs().unwrap()[0].id.clone();
+    let gone = sa.delete_runs(&chipbench_core::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
+    assert_eq!(gone.results, 24);
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert!(sb.runs().unwrap().is_empty(), "the deletion reached B");
+    assert_eq!(sb.results(&chipbench_core::store::ResultFilter::default()).unwrap().total, 0);
+    assert_same(&a, &b, "both hold the same tombstone");
+}

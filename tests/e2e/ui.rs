@@ -55,8 +55,7 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     let dir = tempfile::tempdir().unwrap();
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
-    let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
-    assert!(batch.code <= 1, "{}", batch.stderr);
+    mock_batch(&db).await;
     let c = open_app(&driver, &db).await;
     let model_row = "tr[data-group='openai/gpt-5-mini']";
     button(&c, "Leaderboard").await.click().await.unwrap();
@@ -124,6 +123,12 @@ async fn settings_show_keys_masked_and_refuse_a_price_that_is_not_a_number() {
     assert!(std::fs::read_to_string(dir.path().join("config/secrets.json")).unwrap().contains("sk-or-v1-secret"), "the key went to the 0600 file");
 }
 
+/// A 24-test mock batch (one model, one persona) stored in `db` by the CLI.
+async fn mock_batch(db: &std::path::Path) {
+    let batch = crate::support::chipbench(db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+}
+
 /// Clicks the option of `select[name=…]` whose text starts with `label`.
 async fn choose(c: &Client, select: &str, label: &str) {
     let xpath = format!("//select[@name='{select}']/option[starts-with(normalize-space(), '{label}')]");
@@ -187,8 +192,7 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let Some(turso) = crate::sync::Turso::start(dir.path()).await else { return };
     let db = dir.path().join("ui.db");
-    let batch = crate::support::chipbench(&db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
-    assert!(batch.code <= 1, "{}", batch.stderr);
+    mock_batch(&db).await;
     let c = open_app(&driver, &db).await;
     wait_for_exact(&c, "[data-testid=sync-indicator]", "sync off").await;
 
@@ -220,4 +224,27 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
     }
     wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
     c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    mock_batch(&db).await;
+    let c = open_app(&driver, &db).await;
+    button(&c, "Delete").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=confirm-delete]", "with its 24 results and 0 ratings").await;
+    button(&c, "Keep it").await.click().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL"), 1, "keeping it changes nothing");
+    button(&c, "Delete").await.click().await.unwrap();
+    button(&c, "Delete run").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=no-runs]").await;
+    button(&c, "Results").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=results-total]", "0 results").await;
+    button(&c, "Leaderboard").await.click().await.unwrap();
+    wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=board-empty]").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NOT NULL"), 1, "a tombstone, for sync");
 }

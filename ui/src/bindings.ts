@@ -44,6 +44,10 @@ export const commands = {
 	syncNow: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_now")),
 	/**  Stores (or with None removes) the Turso auth token; it is never sent back, only masked. */
 	setTursoToken: (token: string | null) => typedError<SyncState, CommandError>(__TAURI_INVOKE("set_turso_token", { token })),
+	databaseStats: () => typedError<DatabaseStats, CommandError>(__TAURI_INVOKE("database_stats")),
+	/**  What deleting the selection would take, for the confirmation. */
+	deletionPlan: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("deletion_plan", { selection })),
+	deleteRuns: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("delete_runs", { selection })),
 };
 
 /** Events */
@@ -120,6 +124,25 @@ export type Counts = {
 	spent_usd: number | null,
 	/**  Tests running now; each makes one LLM call at a time, so also the calls in flight. */
 	in_flight: number,
+};
+
+export type DatabaseStats = {
+	bytes: number,
+	runs: number,
+	results: number,
+	ratings: number,
+	models: number,
+	prompts: number,
+	/**  Start of the oldest and the newest live run. */
+	oldest_run: string | null,
+	newest_run: string | null,
+};
+
+/**  What a deletion takes (or took): live runs, their results, and the live ratings of those. */
+export type DeletionPlan = {
+	runs: number,
+	results: number,
+	ratings: number,
 };
 
 export type ErrorCode = 
@@ -321,6 +344,13 @@ export type RunDetail = {
 
 export type RunList = {
 	runs: RunSummary[],
+};
+
+/**  Which runs a deletion takes: one run, or every run started before a date. Exactly one is set. */
+export type RunSelection = {
+	run_id?: string | null,
+	/**  An RFC 3339 time or a date (`2026-01-31`, meaning its start, UTC). */
+	started_before?: string | null,
 };
 
 export type RunStatus = "running" | "completed" | "interrupted" | "failed";

@@ -5,6 +5,7 @@
 //! parallel under WAL. One submodule per table family holds its queries.
 
 mod catalog;
+mod data;
 mod ratings;
 pub(crate) mod results;
 mod runs;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
 pub use catalog::Model;
+pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, SyncStatus};

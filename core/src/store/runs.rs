@@ -12,7 +12,7 @@ use crate::clock;
 /// overrides it (a crash test need not wait; a slow network disk may want longer).
 pub const HEARTBEAT_STALE_SECS: i64 = 30;
 
-fn stale_secs() -> i64 {
+pub(super) fn stale_secs() -> i64 {
     std::env::var("CHIPBENCH_HEARTBEAT_STALE_SECS").ok().and_then(|v| v.parse().ok()).filter(|s| *s > 0).unwrap_or(HEARTBEAT_STALE_SECS)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod catalog;
+pub mod data;
 pub mod ratings;
 pub mod settings;
 pub mod results;

@@ -1,0 +1,181 @@
+//! Data management: what the database holds, and deleting runs with everything under them. A
+//! deleted run is a tombstone (`deleted_at`), which sync carries to every installation; its results
+//! and ratings are hidden by the live-run join every read uses.
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store, StoreError};
+use crate::clock;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DatabaseStats {
+    pub bytes: u64,
+    pub runs: u64,
+    pub results: u64,
+    pub ratings: u64,
+    pub models: u64,
+    pub prompts: u64,
+    /// Start of the oldest and the newest live run.
+    pub oldest_run: Option<String>,
+    pub newest_run: Option<String>,
+}
+
+/// Which runs a deletion takes: one run, or every run started before a date. Exactly one is set.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct RunSelection {
+    pub run_id: Option<String>,
+    /// An RFC 3339 time or a date (`2026-01-31`, meaning its start, UTC).
+    pub started_before: Option<String>,
+}
+
+/// What a deletion takes (or took): live runs, their results, and the live ratings of those.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct DeletionPlan {
+    pub runs: u64,
+    pub results: u64,
+    pub ratings: u64,
+}
+
+impl RunSelection {
+    /// The condition on runs `r` and its one parameter.
+    fn condition(&self) -> Result<(&'static str, String)> {
+        match (&self.run_id, &self.started_before) {
+            (Some(id), None) => Ok(("r.id = ?1", id.clone())),
+            (None, Some(before)) => {
+                let date = chrono::NaiveDate::parse_from_str(before.trim(), "%Y-%m-%d").ok().map(|d| format!("{d}T00:00:00.000Z"));
+                let at = date.or_else(|| clock::parse(before.trim()).map(clock::format)).ok_or_else(|| {
+                    StoreError::Invalid(format!("started_before: `{before}` is not a date (2026-01-31) or an RFC 3339 time"))
+                })?;
+                Ok(("r.started_at < ?1", at))
+            }
+            _ => Err(StoreError::Invalid("choose one run (run_id) or a date (started_before), not both or neither".into())),
+        }
+    }
+}
+
+fn plan(c: &Connection, sel: &RunSelection) -> Result<DeletionPlan> {
+    let (cond, arg) = sel.condition()?;
+    let sql = format!(
+        "SELECT count(*),
+                (SELECT count(*) FROM results x WHERE x.run_id IN (SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond})),
+                (SELECT count(*) FROM ratings g JOIN results x ON x.id = g.target_id
+                 WHERE g.deleted_at IS NULL AND x.run_id IN (SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond}))
+         FROM runs r WHERE r.deleted_at IS NULL AND {cond}"
+    );
+    Ok(c.query_row(&sql, [arg], |r| Ok(DeletionPlan { runs: r.get(0)?, results: r.get(1)?, ratings: r.get(2)? }))?)
+}
+
+impl Store {
+    pub fn database_stats(&self) -> Result<DatabaseStats> {
+        let bytes = self.disk_usage();
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM runs WHERE deleted_at IS NULL),
+                        (SELECT count(*) FROM results x JOIN runs r ON r.id = x.run_id WHERE r.deleted_at IS NULL),
+                        (SELECT count(*) FROM ratings WHERE deleted_at IS NULL),
+                        (SELECT count(*) FROM models WHERE deleted_at IS NULL),
+                        (SELECT count(*) FROM prompts),
+                        (SELECT min(started_at) FROM runs WHERE deleted_at IS NULL),
+                        (SELECT max(started_at) FROM runs WHERE deleted_at IS NULL)",
+                [],
+                |r| {
+                    Ok(DatabaseStats {
+                        bytes,
+                        runs: r.get(0)?,
+                        results: r.get(1)?,
+                        ratings: r.get(2)?,
+                        models: r.get(3)?,
+                        prompts: r.get(4)?,
+                        oldest_run: r.get(5)?,
+                        newest_run: r.get(6)?,
+                    })
+                },
+            )?)
+        })
+    }
+
+    /// What [`Store::delete_runs`] would take, for the confirmation.
+    pub fn deletion_plan(&self, sel: &RunSelection) -> Result<DeletionPlan> {
+        self.read(|c| plan(c, sel))
+    }
+
+    /// Deletes the selected runs (tombstones that sync carries) and returns what went. A run
+    /// still being executed (running, with a fresh heartbeat) is refused: stop it first.
+    pub fn delete_runs(&self, sel: &RunSelection) -> Result<DeletionPlan> {
+        let fresh = clock::format(chrono::Utc::now() - chrono::Duration::seconds(super::runs::stale_secs()));
+        self.write(|tx| {
+            let taken = plan(tx, sel)?;
+            let (cond, arg) = sel.condition()?;
+            let busy: Option<String> = tx
+                .query_row(
+                    &format!("SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond} AND r.status = 'running' AND coalesce(r.heartbeat_at, r.started_at) >= ?2 LIMIT 1"),
+                    params![arg, fresh],
+                    |r| r.get(0),
+                )
+                .ok();
+            if let Some(id) = busy {
+                return Err(StoreError::Conflict(format!("run {id} is still running: cancel it before deleting it")));
+            }
+            let now = clock::now();
+            tx.execute(
+                &format!("UPDATE runs SET deleted_at = ?2, updated_at = max(?2, updated_at) WHERE id IN (SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond})"),
+                params![arg, now],
+            )?;
+            Ok(taken)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        store::{runs::tests::new_run, tests::temp_store, GroupBy, ResultFilter, StatsQuery, TARGET_RESULT},
+        testing::sample_result,
+    };
+
+    #[test]
+    fn deleting_a_run_hides_everything_under_it_and_says_what_it_took() {
+        let (_d, store) = temp_store();
+        let (keep, gone) = (new_run(&store, false).summary.id, new_run(&store, false).summary.id);
+        for run in [&keep, &gone] {
+            store.insert_results(run, &[sample_result("m", "p", 10, 1.0), sample_result("m", "p", 15, 1.0)]).unwrap();
+        }
+        let victim = store.results(&ResultFilter { run_id: Some(gone.clone()), ..Default::default() }).unwrap().results[0].id.clone();
+        store.rate(TARGET_RESULT, &victim, "ana", 4).unwrap();
+        let sel = RunSelection { run_id: Some(gone.clone()), ..Default::default() };
+        assert_eq!(store.deletion_plan(&sel).unwrap(), DeletionPlan { runs: 1, results: 2, ratings: 1 });
+        // a running run with a fresh heartbeat is refused; once finished it can go
+        let err = store.delete_runs(&sel).unwrap_err();
+        assert!(err.to_string().contains("still running"), "{err}");
+        store.finish_run(&gone, crate::store::RunStatus::Completed, None).unwrap();
+        assert_eq!(store.delete_runs(&sel).unwrap().results, 2);
+
+        assert_eq!(store.runs().unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [keep.as_str()]);
+        assert_eq!(store.results(&ResultFilter::default()).unwrap().total, 2, "its results are gone from pages");
+        assert!(store.result(&victim, None).is_err(), "and from the detail");
+        let board = store.stats(&StatsQuery::by(GroupBy::Model)).unwrap();
+        assert_eq!((board.stats[0].result_count, board.stats[0].rated_count), (2, 0), "and from the leaderboard");
+        let stats = store.database_stats().unwrap();
+        assert_eq!((stats.runs, stats.results), (1, 2));
+        assert_eq!(store.deletion_plan(&sel).unwrap(), DeletionPlan::default(), "nothing left to delete");
+    }
+
+    #[test]
+    fn runs_before_a_date_and_bad_selections() {
+        let (_d, store) = temp_store();
+        new_run(&store, false);
+        let everything = RunSelection { started_before: Some("2999-01-01".into()), ..Default::default() };
+        assert_eq!(store.deletion_plan(&everything).unwrap().runs, 1);
+        let nothing = RunSelection { started_before: Some("2001-01-01T00:00:00Z".into()), ..Default::default() };
+        assert_eq!(store.deletion_plan(&nothing).unwrap().runs, 0);
+        let bad = RunSelection { started_before: Some("last week".into()), ..Default::default() };
+        assert_eq!(store.deletion_plan(&bad).unwrap_err().to_string(), "started_before: `last week` is not a date (2026-01-31) or an RFC 3339 time");
+        assert!(store.delete_runs(&RunSelection::default()).unwrap_err().to_string().contains("choose one run"));
+    }
+}
