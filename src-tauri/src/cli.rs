@@ -201,8 +201,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 
 /// One sync (`chipbench sync`, or `--sync` after a batch); says what moved and what is pending.
 async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<String, Failure> {
-    let url = env.var("TURSO_DATABASE_URL").ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
-    let remote = sync::Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))?;
+    let remote = sync::remote_from_env(env)?.ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
     let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
     let created = match (&report.adopted, report.created_schema) {
         (Some(a), _) => format!("adopted the seed-era database ({} runs, {} results, {} ratings kept); ", a.runs, a.results, a.ratings),

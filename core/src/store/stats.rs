@@ -71,13 +71,14 @@ impl StatsQuery {
         StatsQuery { group_by, run_id: None, include_demo: false, normalise: false }
     }
 
-    /// The runs that count (one run, or every live run, demo runs only when asked), as a
-    /// condition on runs `r` and rows `s` whose parameter, if any, is `?{index}`.
-    fn scope(&self, index: usize) -> (String, Vec<Sql>) {
+    /// The dimension (`?1`) and the runs that count (one run as `?2`, or every live run, demo
+    /// runs only when asked), as a condition on runs `r` and summary rows `s`, with its parameters.
+    fn scope(&self) -> (&'static str, Vec<Sql>) {
+        let dim = Sql::Text(self.group_by.as_str().into());
         match &self.run_id {
-            Some(run) => (format!(" AND s.run_id = ?{index}"), vec![Sql::Text(run.clone())]),
-            None if !self.include_demo => (" AND r.is_demo = 0".into(), vec![]),
-            None => (String::new(), vec![]),
+            Some(run) => (" AND s.run_id = ?2", vec![dim, Sql::Text(run.clone())]),
+            None if !self.include_demo => (" AND r.is_demo = 0", vec![dim]),
+            None => ("", vec![dim]),
         }
     }
 }
@@ -240,8 +241,7 @@ fn mark_pareto(rows: &mut [StatsRow], normalise: bool) {
 
 /// One row per group from the maintained summary, without intervals, scores or agreement.
 fn summary_rows(c: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<StatsRow>> {
-    let (runs, mut p) = q.scope(2);
-    p.insert(0, Sql::Text(q.group_by.as_str().into()));
+    let (runs, p) = q.scope();
     let sql = format!(
         "SELECT s.value, sum(s.result_count), sum(s.rated_count), sum(s.mean_sum),
                 sum(s.cost_sum), sum(s.latency_sum), sum(s.input_tokens_sum), sum(s.output_tokens_sum),
@@ -278,8 +278,7 @@ fn summary_rows(c: &Connection, q: &StatsQuery) -> rusqlite::Result<Vec<StatsRow
 
 /// Per group, the histogram of per-result mean ratings: (mean, how many results).
 fn histograms(c: &Connection, q: &StatsQuery) -> rusqlite::Result<HashMap<String, Vec<(f64, u64)>>> {
-    let (runs, mut p) = q.scope(2);
-    p.insert(0, Sql::Text(q.group_by.as_str().into()));
+    let (runs, p) = q.scope();
     let sql = format!(
         "SELECT s.value, CAST(s.rsum AS REAL) / s.rcount, sum(s.n)
          FROM rating_hist s JOIN runs r ON r.id = s.run_id
@@ -297,8 +296,7 @@ fn histograms(c: &Connection, q: &StatsQuery) -> rusqlite::Result<HashMap<String
 
 /// Per (group, rater), the rater's live ratings there, from the maintained `rater_stats`.
 fn rater_moments(c: &Connection, q: &StatsQuery) -> rusqlite::Result<HashMap<(String, String), Moments>> {
-    let (runs, mut p) = q.scope(2);
-    p.insert(0, Sql::Text(q.group_by.as_str().into()));
+    let (runs, p) = q.scope();
     let sql = format!(
         "SELECT s.value, s.user_id, sum(s.n), sum(s.s), sum(s.ss)
          FROM rater_stats s JOIN runs r ON r.id = s.run_id
@@ -312,8 +310,7 @@ fn rater_moments(c: &Connection, q: &StatsQuery) -> rusqlite::Result<HashMap<(St
 
 /// Per group, the maintained coincidence matrix and how many results it pairs.
 fn coincidences(c: &Connection, q: &StatsQuery) -> rusqlite::Result<HashMap<String, (Coincidence, u64)>> {
-    let (runs, mut p) = q.scope(2);
-    p.insert(0, Sql::Text(q.group_by.as_str().into()));
+    let (runs, p) = q.scope();
     let cells: Vec<String> = CELLS.iter().map(|(c, k)| format!("sum(s.o{}{})", c + 1, k + 1)).collect();
     let sql = format!(
         "SELECT s.value, sum(s.units), {}

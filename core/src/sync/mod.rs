@@ -101,10 +101,14 @@ pub async fn sync(store: &Store, remote: &Remote, options: SyncOptions) -> Resul
     Ok(SyncReport { created_schema, pushed, pulled, quarantined, adopted })
 }
 
-/// The remote named by `TURSO_DATABASE_URL` (with `TURSO_AUTH_TOKEN`), or None when sync is not
-/// configured.
+/// The shared database's URL (`TURSO_DATABASE_URL`, or the setting), or None: sync is off.
+pub fn database_url(env: &dyn crate::llm::settings::Env) -> Option<String> {
+    env.var("TURSO_DATABASE_URL").filter(|u| !u.trim().is_empty())
+}
+
+/// The remote named by [`database_url`] (with `TURSO_AUTH_TOKEN`), or None when sync is off.
 pub fn remote_from_env(env: &dyn crate::llm::settings::Env) -> Result<Option<Remote>, SyncError> {
-    env.var("TURSO_DATABASE_URL").filter(|u| !u.trim().is_empty()).map(|url| Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))).transpose()
+    database_url(env).map(|url| Remote::new(&url, env.var("TURSO_AUTH_TOKEN"))).transpose()
 }
 
 /// The longest wait between background syncs after failures.
@@ -241,7 +245,9 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
         if pending.is_empty() {
             return Ok((pushed, quarantined));
         }
-        loop {
+        // Send the rows until the remote takes them; when every pending entry was passed over
+        // (demo, pulled or quarantined rows) there is nothing to send, only to forget.
+        while !pending.rows.is_empty() {
             let mut stmts = vec![
                 Stmt::new("UPDATE chipbench_meta SET value = value + 1 WHERE key = 'rev'", false),
                 // Fails the batch (malformed JSON) when the schema moved past this build meanwhile.
@@ -254,7 +260,10 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
                 stmts.push(stmt(t.upsert_sql(Side::Remote), t.to_remote(values).into_iter().chain([me.clone()])));
             }
             match remote.batch(Batch::transactional(stmts)).await {
-                Ok(_) => break,
+                Ok(_) => {
+                    pushed += pending.rows.len() as u64;
+                    break;
+                }
                 Err(SyncError::Refused { step: GUARD_STEP, .. }) => {
                     let (version, needs) = remote_versions(remote).await?.unwrap_or_default();
                     return Err(SyncError::SchemaTooNew { remote: version, needs, ours: REMOTE_SCHEMA_VERSION });
@@ -268,7 +277,6 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
             }
         }
         store.sync_pushed(&pending)?;
-        pushed += pending.rows.len() as u64;
     }
 }
 

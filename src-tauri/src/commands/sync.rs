@@ -29,7 +29,7 @@ pub struct SyncState {
 
 fn state_of(state: &AppState) -> Result<SyncState> {
     let env = state.env()?;
-    let url = chipbench_core::llm::settings::Env::var(&env, "TURSO_DATABASE_URL");
+    let url = sync::database_url(&env);
     Ok(SyncState {
         configured: url.is_some(),
         url,
@@ -93,7 +93,7 @@ pub fn spawn_background<R: Runtime>(app: AppHandle<R>) {
         let mut failures = 0;
         loop {
             let interval = app.state::<AppState>().files.load().ok().and_then(|s| s.sync_interval_secs).unwrap_or(DEFAULT_SYNC_INTERVAL_SECS);
-            let configured = app.state::<AppState>().env().ok().is_some_and(|e| chipbench_core::llm::settings::Env::var(&e, "TURSO_DATABASE_URL").is_some());
+            let configured = app.state::<AppState>().env().ok().is_some_and(|e| sync::database_url(&e).is_some());
             if interval == 0 || !configured {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 continue;
