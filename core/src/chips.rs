@@ -45,9 +45,10 @@ pub struct Chip {
 }
 
 /// A chip as the model wrote it, before normalisation (its type may be unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RawChip {
     pub text: String,
+    #[serde(rename = "type")]
     pub kind: String,
 }
 

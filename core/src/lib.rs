@@ -7,6 +7,7 @@
 //! - [`stats`]: statistics over ratings (the bootstrap interval).
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
 //! - [`sync`]: sync with a shared Turso database (push, pull, the remote schema).
+//! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
@@ -25,6 +26,7 @@ pub mod settings;
 pub mod stats;
 pub mod store;
 pub mod sync;
+pub mod trace;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 pub use matrix::{estimate, Axes, ConstraintType, Estimate, InputType, Matrix, RunConfig, TestKey, DEFAULT_SELECTOR};
-pub use pipeline::{run_test, TestContext};
+pub use pipeline::{run_test, SpanObserver, TestContext, TestOutcome};
 pub use runner::{BenchError, Counts, Outcome, Progress, Runner, StopCause, GRACE};
 
 use crate::{
@@ -126,7 +126,7 @@ pub fn prepare_resume(store: &Store, run_id: Option<&str>, env: &dyn Env) -> Res
 }
 
 fn runner(store: &Store, settings: &ProviderSettings) -> Runner {
-    Runner { store: store.clone(), provider: Arc::new(settings.build()), policy: RetryPolicy::default() }
+    Runner { store: store.clone(), provider: Arc::new(settings.build()), policy: RetryPolicy::default(), observer: None }
 }
 
 #[cfg(test)]
@@ -139,6 +139,20 @@ mod tests {
     impl Env for Instant {
         fn var(&self, name: &str) -> Option<String> {
             (name == "CHIPBENCH_MOCK_LATENCY_SCALE").then(|| "0".into())
+        }
+    }
+
+    #[derive(Default)]
+    struct Observed {
+        started: std::sync::Mutex<Vec<String>>,
+        stored: std::sync::Mutex<Vec<String>>,
+    }
+    impl SpanObserver for Observed {
+        fn started(&self, span: &crate::trace::SpanStarted) {
+            self.started.lock().unwrap().push(span.id.clone());
+        }
+        fn stored(&self, spans: &[crate::trace::Span]) {
+            self.stored.lock().unwrap().extend(spans.iter().map(|s| s.id.clone()));
         }
     }
 
@@ -160,9 +174,26 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let p = prepare_new(&store, &request(&["openai/gpt-5-mini"]), &Instant, &personas::built_in()).unwrap();
         assert!(p.run.summary.is_demo, "no key: the mock, and a demo run");
-        let outcome = p.runner.execute(&p.run, CancellationToken::new(), |_| {}).await.unwrap();
+        let observed = Arc::new(Observed::default());
+        let runner = Runner { observer: Some(observed.clone()), ..p.runner };
+        let outcome = runner.execute(&p.run, CancellationToken::new(), |_| {}).await.unwrap();
         assert_eq!((outcome.stored, outcome.total), (24, 24));
         assert!(matches!(prepare_resume(&store, None, &Instant), Err(BenchError::NothingToResume)));
+
+        // Every call is a span of its test's trace, stored with the result, and observed live.
+        let traces = store.traces(&crate::store::TraceFilter { run_id: Some(outcome.run_id.clone()), limit: 100, ..Default::default() }).unwrap();
+        assert_eq!(traces.len(), 24, "one trace per test");
+        let page = store.results(&crate::store::ResultFilter { run_id: Some(outcome.run_id.clone()), limit: 100, ..Default::default() }).unwrap();
+        let spans: u64 = traces.iter().map(|t| t.span_count).sum();
+        for r in &page.results {
+            let t = store.trace(&r.id, None).unwrap();
+            assert!((t.trace.cost_usd - r.cost_usd).abs() < 1e-9, "a test's trace costs what its result does");
+            let kinds: Vec<&str> = t.spans.iter().map(|s| s.kind.as_str()).collect();
+            assert!(!kinds.is_empty() && kinds.iter().all(|k| ["generation", "selection", "fill"].contains(k)), "{kinds:?}");
+        }
+        let started = observed.started.lock().unwrap().len() as u64;
+        let stored = observed.stored.lock().unwrap().len() as u64;
+        assert_eq!((started, stored), (spans, spans), "each span announced when it starts and when stored");
         let err = prepare_resume(&store, Some(&outcome.run_id), &Instant).err().unwrap();
         assert!(err.to_string().contains("already completed"), "{err}");
     }

@@ -1,6 +1,7 @@
 //! One test: the basic or enriched pipeline, normalisation, fill and content errors, exactly as
 //! CHIP_BENCHMARK.md says. Content problems become `errors` on a stored result; a call that fails
-//! at the transport level after every retry fails the whole test (nothing is stored).
+//! at the transport level after every retry fails the whole test (no result is stored). Every
+//! call, failed or not, is a span of the test's trace (trace id = the test's result id).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -10,11 +11,20 @@ use super::matrix::{ConstraintType, InputType, TestKey};
 use crate::{
     chips::{self, Chip, MIN_CHIPS_PER_TYPE},
     clock,
+    ids,
     llm::{CallKind, ChatRequest, LlmError, Message, PriceTable, Provider, RetryPolicy},
     personas::Persona,
     prompts::PromptSet,
     store::{Metrics, NewResult, Outputs},
+    trace::{Recorder, Span, SpanContext, SpanStarted, TraceKind},
 };
+
+/// Learns of spans as they happen: a call starting, and spans once stored. The window turns
+/// these into events; the CLI has none.
+pub trait SpanObserver: Send + Sync {
+    fn started(&self, span: &SpanStarted);
+    fn stored(&self, spans: &[Span]);
+}
 
 /// What the pipeline needs from the batch around it.
 pub struct TestContext<'a> {
@@ -26,16 +36,26 @@ pub struct TestContext<'a> {
     pub selector_model: &'a str,
     /// Dollars spent by every call of the batch, in micro-dollars (for the budget).
     pub spent_micro_usd: &'a AtomicU64,
+    pub run_id: &'a str,
+    pub observer: Option<&'a dyn SpanObserver>,
 }
 
-/// Sums latency, tokens and cost over a test's calls, each priced at its own model's price.
-#[derive(Default)]
+/// Sums latency, tokens and cost over a test's calls, each priced at its own model's price, and
+/// keeps each call's span.
 struct Meter {
     latency_ms: u64,
     input_tokens: u64,
     output_tokens: u64,
     cost_usd: f64,
     billed_cost_usd: Option<f64>,
+    trace: SpanContext,
+    spans: Vec<Span>,
+}
+
+/// A test's outcome and the spans of its calls (also when a call failed for good).
+pub struct TestOutcome {
+    pub result: Result<NewResult, LlmError>,
+    pub spans: Vec<Span>,
 }
 
 /// One LLM call of a test.
@@ -61,8 +81,14 @@ impl TestContext<'_> {
             seed_key: format!("{key}/{step}"),
             want,
         };
-        let resp = self.provider.complete(&req, self.policy, self.cancel).await?;
-        let cost = self.prices.cost(model, resp.input_tokens, resp.output_tokens);
+        let (recorder, started) = Recorder::start(&meter.trace, &req);
+        if let Some(o) = self.observer {
+            o.started(&started);
+        }
+        let outcome = self.provider.complete(&req, self.policy, self.cancel).await;
+        let cost = outcome.as_ref().map_or(0.0, |r| self.prices.cost(model, r.input_tokens, r.output_tokens));
+        meter.spans.push(recorder.finish(&meter.trace, &req, &outcome, cost));
+        let resp = outcome?;
         self.spent_micro_usd.fetch_add((cost * 1e6).round() as u64, Ordering::Relaxed);
         meter.latency_ms += resp.latency_ms;
         meter.input_tokens += resp.input_tokens;
@@ -159,24 +185,45 @@ fn profile(p: &Persona) -> String {
     )
 }
 
-/// Runs one test. `Err` means a call failed for good (or was cancelled): store nothing.
-pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -> Result<NewResult, LlmError> {
-    let mut meter = Meter::default();
+/// Runs one test. An `Err` result means a call failed for good (or was cancelled): store no
+/// result (its spans still say what happened).
+pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -> TestOutcome {
+    let mut meter = Meter {
+        latency_ms: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+        cost_usd: 0.0,
+        billed_cost_usd: None,
+        trace: SpanContext {
+            trace_id: ids::result_id(key, ctx.run_id),
+            trace_kind: TraceKind::Test,
+            trace_name: key.to_string(),
+            run_id: Some(ctx.run_id.to_owned()),
+            provider: ctx.provider.kind().as_str().to_owned(),
+            replay_of: None,
+        },
+        spans: Vec::new(),
+    };
+    let result = test_result(ctx, &mut meter, key, persona).await;
+    TestOutcome { result, spans: meter.spans }
+}
+
+async fn test_result(ctx: &TestContext<'_>, meter: &mut Meter, key: &TestKey, persona: &Persona) -> Result<NewResult, LlmError> {
     let mut errors = Vec::new();
     let (mut step1_chips, mut selected_chips) = (None, None);
     let (generated, parsed) = match key.input_type {
-        InputType::Basic => ctx.generate(&mut meter, key, persona, "generate", &[], &mut errors).await?,
+        InputType::Basic => ctx.generate(meter, key, persona, "generate", &[], &mut errors).await?,
         InputType::Enriched => {
             let mut step1_errors = Vec::new();
-            let (step1, _) = ctx.generate(&mut meter, key, persona, "step1", &[], &mut step1_errors).await?;
+            let (step1, _) = ctx.generate(meter, key, persona, "step1", &[], &mut step1_errors).await?;
             step1.errors(&mut step1_errors);
             errors.extend(step1_errors.into_iter().map(|e| format!("step1: {e}")));
             let selected = if step1.chips.is_empty() {
                 Vec::new()
             } else {
-                ctx.select(&mut meter, key, persona, &step1.chips, &mut errors).await?
+                ctx.select(meter, key, persona, &step1.chips, &mut errors).await?
             };
-            let out = ctx.generate(&mut meter, key, persona, "generate", &selected, &mut errors).await?;
+            let out = ctx.generate(meter, key, persona, "generate", &selected, &mut errors).await?;
             step1_chips = Some(step1.chips);
             selected_chips = Some(selected);
             out
@@ -188,7 +235,7 @@ pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -
     let mut final_chips = generated.chips.clone();
     let mut fill_chips = None;
     if let Some(plan) = chips::fill_plan(&final_chips, chip_count, constrained) {
-        let fill = ctx.fill(&mut meter, key, persona, &final_chips, &plan, &mut errors).await?;
+        let fill = ctx.fill(meter, key, persona, &final_chips, &plan, &mut errors).await?;
         final_chips = chips::merge_fill(final_chips, fill.clone(), chip_count, constrained);
         fill_chips = Some(fill);
     }
@@ -235,22 +282,34 @@ mod tests {
         TestKey { model: "m".into(), persona_id: "tech_pm".into(), style: "guided".into(), constraint_type, input_type, chip_count: 10 }
     }
 
+    /// A context on `provider` whose parts live for the test (leaked: a test process is short).
+    fn context<'a>(provider: &'a Provider, policy: &'a RetryPolicy) -> TestContext<'a> {
+        let prices = PriceTable([("m".to_string(), Price { input: 1.0, output: 2.0 }), ("sel".to_string(), Price { input: 10.0, output: 10.0 })].into());
+        TestContext {
+            provider,
+            policy,
+            cancel: Box::leak(Box::new(CancellationToken::new())),
+            prices: Box::leak(Box::new(prices)),
+            prompts: Box::leak(Box::new(PromptSet(crate::prompts::built_in()))),
+            selector_model: "sel",
+            spent_micro_usd: Box::leak(Box::new(AtomicU64::new(0))),
+            run_id: "run",
+            observer: None,
+        }
+    }
+
     async fn run(k: &TestKey) -> NewResult {
         let provider = Provider::Mock(MockProvider::new(MockConfig { latency_scale: 0.0, fault_rate: 0.0 }));
-        let prices = PriceTable([("m".to_string(), Price { input: 1.0, output: 2.0 }), ("sel".to_string(), Price { input: 10.0, output: 10.0 })].into());
-        let prompts = PromptSet(crate::prompts::built_in());
-        let spent = AtomicU64::new(0);
-        let ctx = TestContext {
-            provider: &provider,
-            policy: &RetryPolicy::default(),
-            cancel: &CancellationToken::new(),
-            prices: &prices,
-            prompts: &prompts,
-            selector_model: "sel",
-            spent_micro_usd: &spent,
-        };
+        let policy = RetryPolicy::default();
+        let ctx = context(&provider, &policy);
+        let spent = ctx.spent_micro_usd;
         let persona = crate::personas::built_in().remove(0);
-        let r = run_test(&ctx, k, &persona).await.unwrap();
+        let outcome = run_test(&ctx, k, &persona).await;
+        let r = outcome.result.unwrap();
+        assert!(outcome.spans.iter().all(|s| s.ok && s.trace_id == ids::result_id(k, "run")), "one trace per test");
+        let span_cost: f64 = outcome.spans.iter().map(|s| s.cost_usd).sum();
+        assert!((span_cost - r.cost_usd).abs() < 1e-12, "the spans' costs add up to the result's");
+        assert_eq!(outcome.spans.iter().map(|s| s.input_tokens).sum::<u64>(), r.outputs.input_tokens);
         assert!((spent.load(Ordering::Relaxed) as f64 / 1e6 - r.cost_usd).abs() < 1e-5, "the budget meter sees every call");
         r
     }
@@ -275,6 +334,31 @@ mod tests {
         let at_model_price = (o.input_tokens as f64 * 1.0 + o.output_tokens as f64 * 2.0) / 1e6;
         assert!(r.cost_usd > at_model_price, "selector call priced at the selector's price");
         assert_eq!(o.metrics.constraint_met, chips::constraint_met(&o.final_chips));
+    }
+
+    #[tokio::test]
+    async fn an_enriched_test_is_a_trace_of_its_calls_in_order() {
+        let provider = Provider::Mock(MockProvider::new(MockConfig { latency_scale: 0.0, fault_rate: 0.0 }));
+        let k = key(InputType::Enriched, ConstraintType::NoConstraint);
+        let outcome = run_test(&context(&provider, &RetryPolicy::default()), &k, &crate::personas::built_in().remove(0)).await;
+        let kinds: Vec<_> = outcome.spans.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(&kinds[..3], ["generation", "selection", "generation"], "{kinds:?}");
+        assert_eq!(outcome.spans[1].model.as_deref(), Some("sel"), "the selection span names the selector");
+        assert!(outcome.spans.windows(2).all(|w| w[0].ended_at <= w[1].started_at), "calls run one after another");
+        assert!(outcome.spans[0].parsed.as_ref().unwrap().get("chips").is_some(), "parsed output kept");
+    }
+
+    #[tokio::test]
+    async fn a_call_that_fails_for_good_leaves_a_span_with_its_retries() {
+        let provider = Provider::Mock(MockProvider::new(MockConfig { latency_scale: 0.0, fault_rate: 1.0 }));
+        let policy = RetryPolicy { max_attempts: 3, base_delay: std::time::Duration::from_millis(1), ..RetryPolicy::default() };
+        let outcome = run_test(&context(&provider, &policy), &key(InputType::Basic, ConstraintType::NoConstraint), &crate::personas::built_in().remove(0)).await;
+        assert!(outcome.result.is_err(), "no result");
+        let [span] = outcome.spans.as_slice() else { panic!("one span: {:?}", outcome.spans) };
+        assert!(!span.ok);
+        assert_eq!(span.error.as_deref(), Some("mock: simulated HTTP 503 after 3 attempt(s)"));
+        assert_eq!(span.retries.iter().map(|r| r.attempt).collect::<Vec<_>>(), vec![1, 2], "the two retried attempts");
+        assert_eq!(span.cost_usd, 0.0);
     }
 
     #[tokio::test]

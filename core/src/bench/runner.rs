@@ -21,13 +21,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     matrix::{RunConfig, TestKey},
-    pipeline::{run_test, TestContext},
+    pipeline::{run_test, SpanObserver, TestContext, TestOutcome},
 };
 use crate::{
     ids,
-    llm::{FailureKind, LlmError, PriceTable, Provider, RetryPolicy},
+    llm::{FailureKind, PriceTable, Provider, RetryPolicy},
     prompts::PromptSet,
     store::{NewResult, RunDetail, RunStatus, Store, StoreError},
+    trace::Span,
 };
 
 /// How long in-flight tests may finish after a stop before their calls are cancelled.
@@ -119,6 +120,14 @@ pub struct Runner {
     pub store: Store,
     pub provider: Arc<Provider>,
     pub policy: RetryPolicy,
+    /// Told of every call as it starts and of spans once stored (the window's live view).
+    pub observer: Option<Arc<dyn SpanObserver>>,
+}
+
+/// What the writer thread stores: a finished test's result, if it has one, and its spans.
+struct Finished {
+    result: Option<NewResult>,
+    spans: Vec<Span>,
 }
 
 struct Shared {
@@ -152,11 +161,11 @@ impl Runner {
         let mut tally = Tally { counts: Counts { total, done: done.len() as u64, with_errors: run.summary.error_count, ..Counts::default() }, ..Tally::default() };
         progress(Progress::Started { run_id: run_id.clone(), counts: tally.counts });
 
-        let (tx, rx) = mpsc::channel::<NewResult>();
-        let writer = spawn_writer(self.store.clone(), run_id.clone(), rx);
+        let (tx, rx) = mpsc::channel::<Finished>();
+        let writer = spawn_writer(self.store.clone(), run_id.clone(), rx, self.observer.clone());
         let budget = config.max_cost_usd.map(|usd| (usd * 1e6).round() as u64);
         let concurrency = config.concurrency.max(1);
-        let mut tasks: JoinSet<(TestKey, Result<NewResult, LlmError>)> = JoinSet::new();
+        let mut tasks: JoinSet<(TestKey, TestOutcome)> = JoinSet::new();
 
         'schedule: for key in pending {
             if let Some(limit) = budget.filter(|&l| shared.spent.load(Ordering::Relaxed) >= l) {
@@ -188,6 +197,7 @@ impl Runner {
             }
             let persona = config.personas.iter().find(|p| p.id == key.persona_id).cloned().ok_or_else(|| BenchError::Config(format!("persona `{}` is in the matrix but not in the run's personas", key.persona_id)))?;
             let shared = shared.clone();
+            let (run_id, observer) = (run_id.clone(), self.observer.clone());
             tasks.spawn(async move {
                 let ctx = TestContext {
                     provider: &shared.provider,
@@ -197,9 +207,11 @@ impl Runner {
                     prompts: &shared.prompts,
                     selector_model: &shared.selector,
                     spent_micro_usd: &shared.spent,
+                    run_id: &run_id,
+                    observer: observer.as_deref(),
                 };
-                let result = run_test(&ctx, &key, &persona).await;
-                (key, result)
+                let outcome = run_test(&ctx, &key, &persona).await;
+                (key, outcome)
             });
         }
 
@@ -275,22 +287,28 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, (key, result): (TestKey, Result<NewResult, LlmError>), tx: &mpsc::Sender<NewResult>, shared: &Shared, progress: &impl Fn(Progress)) {
-        match result {
-            Ok(r) => {
+    fn record(&mut self, (key, outcome): (TestKey, TestOutcome), tx: &mpsc::Sender<Finished>, shared: &Shared, progress: &impl Fn(Progress)) {
+        let TestOutcome { result, spans } = outcome;
+        let (stored, failure) = match result {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        let errors = stored.as_ref().map_or(0, |r| r.outputs.errors.len());
+        // The writer hangs up only after a failed write.
+        if tx.send(Finished { result: stored, spans }).is_err() {
+            self.stop(StopCause::Storage, "the database refused a write".into(), progress);
+            shared.calls.cancel();
+        }
+        match failure {
+            None => {
                 self.consecutive_failures = 0;
                 self.counts.done += 1;
-                self.counts.with_errors += u64::from(!r.outputs.errors.is_empty());
+                self.counts.with_errors += u64::from(errors > 0);
                 self.counts.spent_usd = shared.spent.load(Ordering::Relaxed) as f64 / 1e6;
-                progress(Progress::TestDone { key, errors: r.outputs.errors.len(), counts: self.counts });
-                // The writer hangs up only after a failed write.
-                if tx.send(r).is_err() {
-                    self.stop(StopCause::Storage, "the database refused a write".into(), progress);
-                    shared.calls.cancel();
-                }
+                progress(Progress::TestDone { key, errors, counts: self.counts });
             }
-            Err(e) if e.kind == FailureKind::Cancelled => {}
-            Err(e) => {
+            Some(e) if e.kind == FailureKind::Cancelled => {}
+            Some(e) => {
                 if e.kind == FailureKind::Auth {
                     self.stop(StopCause::Auth, format!("the provider refused the credentials: {}", e.message), progress);
                     shared.calls.cancel();
@@ -309,9 +327,10 @@ impl Tally {
     }
 }
 
-/// The group-commit writer: blocks for one result, takes whatever else has queued, writes them in
-/// one transaction with a heartbeat; beats alone when idle. Returns the first write error.
-fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<NewResult>) -> std::thread::JoinHandle<Option<String>> {
+/// The group-commit writer: blocks for one finished test, takes whatever else has queued, writes
+/// their results and spans in one transaction with a heartbeat; beats alone when idle. Returns the
+/// first write error.
+fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<Finished>, observer: Option<Arc<dyn SpanObserver>>) -> std::thread::JoinHandle<Option<String>> {
     std::thread::Builder::new()
         .name("chipbench-writer".into())
         .spawn(move || loop {
@@ -321,9 +340,17 @@ fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<NewResult>) -> 
                 Err(mpsc::RecvTimeoutError::Disconnected) => return None,
             };
             group.extend(rx.try_iter().take(MAX_GROUP));
-            if let Err(e) = store.insert_results(&run_id, &group) {
-                tracing::error!(run_id, "writing {} result(s) failed: {e}", group.len());
+            let (mut results, mut spans) = (Vec::with_capacity(group.len()), Vec::new());
+            for f in group {
+                results.extend(f.result);
+                spans.extend(f.spans);
+            }
+            if let Err(e) = store.insert_outcomes(&run_id, &results, &spans) {
+                tracing::error!(run_id, "writing {} result(s) failed: {e}", results.len());
                 return Some(e.to_string());
+            }
+            if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
+                o.stored(&spans);
             }
         })
         .expect("spawn writer thread")

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{CallKind, ChatRequest, ChatResponse, FailureKind, LlmError};
+use super::{CallKind, ChatRequest, ChatResponse, FailureKind, LlmError, Role};
 use crate::chips::ChipType;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,9 +115,23 @@ impl MockProvider {
         let text = match req.kind {
             CallKind::Selection => Self::selection(req, &mut rng),
             CallKind::Generation | CallKind::Fill => Self::chips(req, &profile, &mut rng),
+            CallKind::Chat => Self::chat(req, &mut rng),
         };
         let input_tokens = req.messages.iter().map(|m| m.content.len() as u64 / 4).sum();
-        Ok(ChatResponse { output_tokens: text.len() as u64 / 4, text, input_tokens, billed_cost_usd: None, latency_ms: latency, attempts: attempt })
+        Ok(ChatResponse { output_tokens: text.len() as u64 / 4, text, input_tokens, billed_cost_usd: None, latency_ms: latency, attempts: attempt, retries: Vec::new() })
+    }
+
+    /// A free-text answer that picks up the question's longer words, so different prompts (and
+    /// models) answer differently while the same call always answers the same.
+    fn chat(req: &ChatRequest, rng: &mut ChaCha8Rng) -> String {
+        let question = req.messages.iter().rev().find(|m| m.role == Role::User).map_or("", |m| m.content.as_str());
+        let words: Vec<&str> = question.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() > 4).collect();
+        let picks: Vec<&str> = (0..3.min(words.len())).map(|_| words[rng.random_range(0..words.len())]).collect();
+        let opener = ["Good question.", "Here is a short answer.", "In brief:"][rng.random_range(0..3)];
+        match picks.as_slice() {
+            [] => format!("{opener} (mock reply from {})", req.model),
+            picks => format!("{opener} On {}: it depends on context. (mock reply from {})", picks.join(", "), req.model),
+        }
     }
 
     fn selection(req: &ChatRequest, rng: &mut ChaCha8Rng) -> String {

@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-pub use retry::RetryPolicy;
+pub use retry::{FailedAttempt, RetryPolicy};
 pub use settings::{ProviderSettings, SettingsError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -24,6 +25,7 @@ pub enum Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Message {
     pub role: Role,
     pub content: String,
@@ -35,25 +37,44 @@ impl Message {
     }
 }
 
-/// What a call is for; names the structured-output schema (the response contract).
+/// What a call is for; names the structured-output schema (the response contract), if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
     Generation,
     Selection,
     Fill,
+    /// Free text (the playground): no response format.
+    Chat,
 }
 
 impl CallKind {
-    pub fn schema_name(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::Generation | Self::Fill => "chips",
+            Self::Generation => "generation",
             Self::Selection => "selection",
+            Self::Fill => "fill",
+            Self::Chat => "chat",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CallKind> {
+        [Self::Generation, Self::Selection, Self::Fill, Self::Chat].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The structured-output schema's name, for calls that answer the response contract.
+    pub fn schema_name(self) -> Option<&'static str> {
+        match self {
+            Self::Generation | Self::Fill => Some("chips"),
+            Self::Selection => Some("selection"),
+            Self::Chat => None,
         }
     }
 
     pub fn schema(self) -> serde_json::Value {
         match self {
+            Self::Chat => serde_json::Value::Null,
             Self::Generation | Self::Fill => serde_json::json!({
                 "type": "object",
                 "properties": {"chips": {"type": "array", "items": {
@@ -99,9 +120,12 @@ pub struct ChatResponse {
     pub latency_ms: u64,
     /// Attempts made, including the successful one.
     pub attempts: u32,
+    /// The attempts that failed before it.
+    pub retries: Vec<FailedAttempt>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// Connection refused, reset, DNS: retried.
@@ -133,11 +157,13 @@ pub struct LlmError {
     /// How long the server asked us to wait (429/503 `Retry-After`).
     pub retry_after: Option<std::time::Duration>,
     pub attempts: u32,
+    /// The attempts that failed before the last one (which is this error).
+    pub retries: Vec<FailedAttempt>,
 }
 
 impl LlmError {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> LlmError {
-        LlmError { kind, message: message.into(), retry_after: None, attempts: 1 }
+        LlmError { kind, message: message.into(), retry_after: None, attempts: 1, retries: Vec::new() }
     }
 }
 
@@ -196,13 +222,14 @@ impl Provider {
         policy: &RetryPolicy,
         cancel: &CancellationToken,
     ) -> Result<ChatResponse, LlmError> {
-        retry::with_retries(policy, cancel, |attempt| async move {
+        let (resp, retries) = retry::with_retries(policy, cancel, |attempt| async move {
             match self {
                 Self::OpenAi(c) => c.attempt(req, policy.attempt_timeout).await.map(|r| ChatResponse { attempts: attempt, ..r }),
                 Self::Mock(m) => m.attempt(req, attempt).await,
             }
         })
-        .await
+        .await?;
+        Ok(ChatResponse { retries, ..resp })
     }
 }
 

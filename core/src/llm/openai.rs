@@ -42,14 +42,13 @@ impl OpenAiClient {
     }
 
     fn body(&self, req: &ChatRequest) -> Value {
-        let mut body = json!({
-            "model": req.model,
-            "messages": req.messages,
-            "response_format": {
+        let mut body = json!({"model": req.model, "messages": req.messages});
+        if let Some(name) = req.kind.schema_name() {
+            body["response_format"] = json!({
                 "type": "json_schema",
-                "json_schema": {"name": req.kind.schema_name(), "strict": true, "schema": req.kind.schema()}
-            },
-        });
+                "json_schema": {"name": name, "strict": true, "schema": req.kind.schema()}
+            });
+        }
         if let Some(t) = req.temperature {
             body["temperature"] = json!(t);
         }
@@ -139,6 +138,7 @@ pub fn parse_completion(body: &str) -> Result<ChatResponse, LlmError> {
         billed_cost_usd: v.pointer("/usage/cost").and_then(Value::as_f64),
         latency_ms: 0,
         attempts: 1,
+        retries: Vec::new(),
     })
 }
 

@@ -4,6 +4,8 @@
 use std::{future::Future, time::Duration};
 
 use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{FailureKind, LlmError};
@@ -49,31 +51,50 @@ pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Dura
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
+/// An attempt that failed and was retried: what went wrong, when (ms from the call's start) and
+/// how long the retry waited. A span keeps these, so its waterfall shows every retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FailedAttempt {
+    pub attempt: u32,
+    pub kind: FailureKind,
+    pub message: String,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    /// The wait before the next attempt (the server's `Retry-After`, or the backoff).
+    pub wait_ms: u64,
+}
+
 /// Runs `attempt(n)` (n from 1) until it succeeds, fails for good, runs out of attempts, or
-/// `cancel` fires.
-pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, cancel: &CancellationToken, mut attempt: F) -> Result<T, LlmError>
+/// `cancel` fires. A success comes with the attempts that failed before it; an error carries them.
+pub async fn with_retries<T, F, Fut>(policy: &RetryPolicy, cancel: &CancellationToken, mut attempt: F) -> Result<(T, Vec<FailedAttempt>), LlmError>
 where
     F: FnMut(u32) -> Fut,
     Fut: Future<Output = Result<T, LlmError>>,
 {
-    let cancelled = |attempts| LlmError { attempts, ..LlmError::new(FailureKind::Cancelled, "cancelled") };
+    let start = Instant::now();
+    let ms = || start.elapsed().as_millis() as u64;
+    let mut retries = Vec::new();
+    let cancelled = |attempts, retries| LlmError { attempts, retries, ..LlmError::new(FailureKind::Cancelled, "cancelled") };
     for n in 1..=policy.max_attempts {
+        let started_ms = ms();
         let outcome = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Err(cancelled(n)),
+            _ = cancel.cancelled() => return Err(cancelled(n, retries)),
             r = attempt(n) => r,
         };
         let err = match outcome {
-            Ok(v) => return Ok(v),
+            Ok(v) => return Ok((v, retries)),
             Err(e) => LlmError { attempts: n, ..e },
         };
         if !err.kind.retryable() || n == policy.max_attempts {
-            return Err(err);
+            return Err(LlmError { retries, ..err });
         }
         let wait = match err.retry_after {
             Some(asked) if asked > policy.max_retry_after => {
                 return Err(LlmError {
                     message: format!("{} (server asked to retry after {}s; limit is {}s)", err.message, asked.as_secs(), policy.max_retry_after.as_secs()),
+                    retries,
                     ..err
                 });
             }
@@ -81,9 +102,10 @@ where
             None => policy.backoff(n - 1),
         };
         tracing::debug!(attempt = n, kind = ?err.kind, wait_ms = wait.as_millis() as u64, "retrying LLM call: {}", err.message);
+        retries.push(FailedAttempt { attempt: n, kind: err.kind, message: err.message, started_ms, ended_ms: ms(), wait_ms: wait.as_millis() as u64 });
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Err(cancelled(n)),
+            _ = cancel.cancelled() => return Err(cancelled(n, retries)),
             _ = tokio::time::sleep(wait) => {}
         }
     }
@@ -130,7 +152,11 @@ mod tests {
             async move { if n < 2 { Err(LlmError::new(FailureKind::Server, "500")) } else { Ok(n) } }
         })
         .await;
-        assert_eq!(got.unwrap(), 2);
+        let (value, retries) = got.unwrap();
+        assert_eq!(value, 2);
+        let failed: Vec<_> = retries.iter().map(|r| (r.attempt, r.kind, r.message.as_str())).collect();
+        assert_eq!(failed, vec![(1, FailureKind::Server, "500"), (2, FailureKind::Server, "500")], "each failed attempt is kept");
+        assert!(retries.windows(2).all(|w| w[0].ended_ms <= w[1].started_ms), "in order");
     }
 
     #[tokio::test]
@@ -143,6 +169,7 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!((calls.load(Ordering::SeqCst), err.attempts), (5, 5));
+        assert_eq!(err.retries.len(), 4, "the four retried attempts travel with the final error");
 
         let calls = AtomicU32::new(0);
         let err = with_retries::<(), _, _>(&fast(), &CancellationToken::new(), |_| {
@@ -169,8 +196,9 @@ mod tests {
             }
         })
         .await;
-        assert!(got.is_ok());
+        let (_, retries) = got.unwrap();
         assert_eq!(start.elapsed().as_secs(), 9, "waited exactly what the server asked");
+        assert_eq!((retries[0].kind, retries[0].wait_ms), (FailureKind::RateLimited, 9000), "the span shows the wait and why");
 
         let err = with_retries::<(), _, _>(&fast(), &CancellationToken::new(), |_| async {
             Err(LlmError { retry_after: Some(Duration::from_secs(3600)), ..LlmError::new(FailureKind::RateLimited, "429") })

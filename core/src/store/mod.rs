@@ -11,6 +11,7 @@ pub(crate) mod results;
 mod runs;
 mod stats;
 mod sync;
+mod traces;
 
 use std::{
     path::{Path, PathBuf},
@@ -25,6 +26,7 @@ pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, SyncStatus};
+pub use traces::{ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {

@@ -357,7 +357,16 @@ fn page_seqs_sql(f: &ResultFilter, clause: &str, bound: usize) -> String {
 impl Store {
     /// Stores results in one transaction (group commit); see [`insert_results`].
     pub fn insert_results(&self, run_id: &str, results: &[NewResult]) -> Result<usize> {
-        self.write(|tx| Ok(insert_results(tx, run_id, results)?))
+        self.insert_outcomes(run_id, results, &[])
+    }
+
+    /// A batch's group commit: results and the spans of their calls in one transaction.
+    pub fn insert_outcomes(&self, run_id: &str, results: &[NewResult], spans: &[crate::trace::Span]) -> Result<usize> {
+        let origin = self.installation_id().to_owned();
+        self.write(|tx| {
+            super::traces::insert_spans(tx, &origin, spans)?;
+            Ok(insert_results(tx, run_id, results)?)
+        })
     }
 
     pub fn results(&self, f: &ResultFilter) -> Result<ResultPage> {

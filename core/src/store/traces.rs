@@ -1,0 +1,472 @@
+//! Traces and spans: group-committed span inserts (immutable once written; the `traces` row and
+//! the FTS5 index follow by trigger), the newest traces, one trace with its spans and replays,
+//! and full-text search with highlighted snippets. Spans of deleted runs are hidden everywhere.
+
+use rusqlite::{params, params_from_iter, types::Value as Sql, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use super::{Result, Store, StoreError};
+use crate::trace::{query, Span, TraceKind};
+
+/// A span belongs to no run, or to a live one.
+const LIVE: &str = "(s.run_id IS NULL OR s.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TraceSummary {
+    pub id: String,
+    pub kind: TraceKind,
+    pub name: String,
+    pub run_id: Option<String>,
+    pub started_at: String,
+    pub ended_at: String,
+    pub span_count: u64,
+    pub error_count: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// A later call that replayed one of this trace's spans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ReplayRef {
+    pub original_span_id: String,
+    pub span_id: String,
+    pub trace_id: String,
+    pub model: Option<String>,
+    pub ok: bool,
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TraceDetail {
+    pub trace: TraceSummary,
+    /// In the order they started.
+    pub spans: Vec<Span>,
+    pub replays: Vec<ReplayRef>,
+    /// The asking user's ratings of this trace's spans (playground responses), by span id.
+    pub my_ratings: Vec<(String, u8)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct TraceFilter {
+    pub kind: Option<TraceKind>,
+    pub run_id: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub model: Option<String>,
+    pub run_id: Option<String>,
+    /// A span kind: generation, selection, fill, chat, or an imported type.
+    pub kind: Option<String>,
+    pub has_error: Option<bool>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A run of snippet text; `hit` marks the words that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SnippetPart {
+    pub text: String,
+    pub hit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SearchHit {
+    pub span_id: String,
+    pub trace_id: String,
+    pub trace_name: String,
+    pub trace_kind: TraceKind,
+    pub kind: String,
+    pub model: Option<String>,
+    pub run_id: Option<String>,
+    pub ok: bool,
+    pub started_at: String,
+    pub snippet: Vec<SnippetPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    /// Matching spans, counted up to [`COUNT_CAP`]; `total_capped` says there are more.
+    pub total: u64,
+    pub total_capped: bool,
+}
+
+/// Counting every match of a common word in a million spans would cost more than the page; the
+/// count stops here and the page says "10,000+".
+pub const COUNT_CAP: u64 = 10_000;
+const MAX_PAGE: u32 = 500;
+// Snippet markers: control characters no tokenized text contains, split out in Rust so the UI
+// renders the parts as text (never as HTML).
+const HIT_START: char = '\u{2}';
+const HIT_END: char = '\u{3}';
+
+const SPAN_COLUMNS: &str = "s.id, s.trace_id, s.parent_id, s.trace_kind, s.trace_name, s.run_id, s.kind, s.name, s.provider,
+    s.model, s.status, s.error, s.messages, s.params, s.response, s.parsed, s.attempts, s.input_tokens, s.output_tokens,
+    s.cost_usd, s.billed_cost_usd, s.latency_ms, s.started_at, s.ended_at, s.replay_of, s.attributes";
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("span fields serialise")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<Option<T>> {
+    let text: Option<String> = r.get(i)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))))
+        .transpose()
+}
+
+fn trace_kind(r: &Row, i: usize) -> rusqlite::Result<TraceKind> {
+    let s: String = r.get(i)?;
+    TraceKind::parse(&s).ok_or_else(|| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("trace kind `{s}`").into()))
+}
+
+fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
+    Ok(Span {
+        id: r.get(0)?,
+        trace_id: r.get(1)?,
+        parent_id: r.get(2)?,
+        trace_kind: trace_kind(r, 3)?,
+        trace_name: r.get(4)?,
+        run_id: r.get(5)?,
+        kind: r.get(6)?,
+        name: r.get(7)?,
+        provider: r.get(8)?,
+        model: r.get(9)?,
+        ok: r.get::<_, String>(10)? == "ok",
+        error: r.get(11)?,
+        messages: from_json(r, 12)?,
+        params: from_json(r, 13)?,
+        response: r.get(14)?,
+        parsed: from_json(r, 15)?,
+        retries: from_json(r, 16)?.unwrap_or_default(),
+        input_tokens: r.get(17)?,
+        output_tokens: r.get(18)?,
+        cost_usd: r.get(19)?,
+        billed_cost_usd: r.get(20)?,
+        latency_ms: r.get(21)?,
+        started_at: r.get(22)?,
+        ended_at: r.get(23)?,
+        replay_of: r.get(24)?,
+        attributes: from_json(r, 25)?,
+    })
+}
+
+const TRACE_COLUMNS: &str =
+    "t.id, t.kind, t.name, t.run_id, t.started_at, t.ended_at, t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd";
+
+fn trace_from_row(r: &Row) -> rusqlite::Result<TraceSummary> {
+    Ok(TraceSummary {
+        id: r.get(0)?,
+        kind: trace_kind(r, 1)?,
+        name: r.get(2)?,
+        run_id: r.get(3)?,
+        started_at: r.get(4)?,
+        ended_at: r.get(5)?,
+        span_count: r.get(6)?,
+        error_count: r.get(7)?,
+        input_tokens: r.get(8)?,
+        output_tokens: r.get(9)?,
+        cost_usd: r.get(10)?,
+    })
+}
+
+/// Inserts spans in the caller's transaction; a span already stored (same id) is left as it is.
+pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider, model, status,
+             error, messages, params, response, parsed, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
+             latency_ms, started_at, ended_at, replay_of, attributes, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
+             ?24, ?25, ?26, ?27)
+         ON CONFLICT (id) DO NOTHING",
+    )?;
+    let mut inserted = 0;
+    for s in spans {
+        inserted += stmt.execute(params![
+            s.id,
+            s.trace_id,
+            s.parent_id,
+            s.trace_kind.as_str(),
+            s.trace_name,
+            s.run_id,
+            s.kind,
+            s.name,
+            s.provider,
+            s.model,
+            if s.ok { "ok" } else { "error" },
+            s.error,
+            s.messages.as_ref().map(json),
+            s.params.as_ref().map(json),
+            s.response,
+            s.parsed.as_ref().map(json),
+            json(&s.retries),
+            s.input_tokens,
+            s.output_tokens,
+            s.cost_usd,
+            s.billed_cost_usd,
+            s.latency_ms,
+            s.started_at,
+            s.ended_at,
+            s.replay_of,
+            s.attributes.as_ref().map(json),
+            origin,
+        ])?;
+    }
+    Ok(inserted)
+}
+
+/// Splits FTS5 snippet text at the hit markers.
+fn snippet_parts(marked: &str) -> Vec<SnippetPart> {
+    let mut parts = Vec::new();
+    let mut hit = false;
+    for piece in marked.split([HIT_START, HIT_END]) {
+        if !piece.is_empty() {
+            parts.push(SnippetPart { text: piece.to_owned(), hit });
+        }
+        hit = !hit;
+    }
+    // split() alternates only when markers alternate, which FTS5 guarantees (start, end, ...).
+    parts
+}
+
+impl Store {
+    pub fn insert_spans(&self, spans: &[Span]) -> Result<usize> {
+        let origin = self.installation_id().to_owned();
+        self.write(|tx| Ok(insert_spans(tx, &origin, spans)?))
+    }
+
+    /// The newest traces first (by their newest span).
+    pub fn traces(&self, f: &TraceFilter) -> Result<Vec<TraceSummary>> {
+        let limit = if f.limit == 0 { 50 } else { f.limit.min(MAX_PAGE) };
+        self.read(|c| {
+            let sql = format!(
+                "SELECT {TRACE_COLUMNS} FROM traces t
+                 WHERE (?1 IS NULL OR t.kind = ?1) AND (?2 IS NULL OR t.run_id = ?2)
+                   AND (t.run_id IS NULL OR t.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))
+                 ORDER BY t.last_seq DESC LIMIT ?3"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![f.kind.map(TraceKind::as_str), f.run_id, limit], trace_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// One trace with its spans in start order, the replays of its spans, and `user`'s ratings.
+    pub fn trace(&self, id: &str, user: Option<&str>) -> Result<TraceDetail> {
+        self.read(|c| {
+            let trace = c
+                .prepare_cached(&format!(
+                    "SELECT {TRACE_COLUMNS} FROM traces t WHERE t.id = ?1
+                       AND (t.run_id IS NULL OR t.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))"
+                ))?
+                .query_row([id], trace_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound { what: "trace", id: id.to_owned() })?;
+            let spans: Vec<Span> = c
+                .prepare_cached(&format!("SELECT {SPAN_COLUMNS} FROM spans s WHERE s.trace_id = ?1 ORDER BY s.started_at, s.seq"))?
+                .query_map([id], span_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let replays = c
+                .prepare_cached(
+                    "SELECT r.replay_of, r.id, r.trace_id, r.model, r.status = 'ok', r.started_at
+                     FROM spans s JOIN spans r ON r.replay_of = s.id WHERE s.trace_id = ?1 ORDER BY r.seq",
+                )?
+                .query_map([id], |r| {
+                    Ok(ReplayRef { original_span_id: r.get(0)?, span_id: r.get(1)?, trace_id: r.get(2)?, model: r.get(3)?, ok: r.get(4)?, started_at: r.get(5)? })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let my_ratings = c
+                .prepare_cached(
+                    "SELECT x.target_id, x.rating FROM spans s JOIN ratings x ON x.target_kind = 'span' AND x.target_id = s.id
+                     WHERE s.trace_id = ?1 AND x.user_id = ?2 AND x.deleted_at IS NULL",
+                )?
+                .query_map(params![id, user], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(TraceDetail { trace, spans, replays, my_ratings })
+        })
+    }
+
+    pub fn span(&self, id: &str) -> Result<Span> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {SPAN_COLUMNS} FROM spans s WHERE s.id = ?1 AND {LIVE}"))?
+                .query_row([id], span_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound { what: "span", id: id.to_owned() })
+        })
+    }
+
+    /// Full-text search over span text, newest first, with a highlighted snippet per hit.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
+        let fts = query::fts_query(&q.text).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let limit = if q.limit == 0 { 50 } else { q.limit.min(MAX_PAGE) };
+        let mut p = vec![Sql::Text(fts)];
+        let mut clause = format!("span_fts MATCH ?1 AND {LIVE}");
+        for (column, value) in [("s.model", &q.model), ("s.run_id", &q.run_id), ("s.kind", &q.kind)] {
+            if let Some(v) = value {
+                p.push(Sql::Text(v.clone()));
+                clause.push_str(&format!(" AND {column} = ?{}", p.len()));
+            }
+        }
+        if let Some(has_error) = q.has_error {
+            clause.push_str(if has_error { " AND s.status = 'error'" } else { " AND s.status = 'ok'" });
+        }
+        self.read(|c| {
+            let count_sql = format!("SELECT count(*) FROM (SELECT 1 FROM span_fts JOIN spans s ON s.seq = span_fts.rowid WHERE {clause} LIMIT {})", COUNT_CAP + 1);
+            let counted: u64 = c.prepare_cached(&count_sql)?.query_row(params_from_iter(&p), |r| r.get(0))?;
+            let page_sql = format!(
+                "SELECT s.id, s.trace_id, s.trace_name, s.trace_kind, s.kind, s.model, s.run_id, s.status = 'ok', s.started_at,
+                        snippet(span_fts, -1, '{HIT_START}', '{HIT_END}', '…', 16)
+                 FROM span_fts JOIN spans s ON s.seq = span_fts.rowid
+                 WHERE {clause} ORDER BY span_fts.rowid DESC LIMIT {limit} OFFSET {}",
+                q.offset
+            );
+            let hits = c
+                .prepare_cached(&page_sql)?
+                .query_map(params_from_iter(&p), |r| {
+                    Ok(SearchHit {
+                        span_id: r.get(0)?,
+                        trace_id: r.get(1)?,
+                        trace_name: r.get(2)?,
+                        trace_kind: trace_kind(r, 3)?,
+                        kind: r.get(4)?,
+                        model: r.get(5)?,
+                        run_id: r.get(6)?,
+                        ok: r.get(7)?,
+                        started_at: r.get(8)?,
+                        snippet: snippet_parts(&r.get::<_, String>(9)?),
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(SearchPage { hits, total: counted.min(COUNT_CAP), total_capped: counted > COUNT_CAP })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        llm::{FailedAttempt, FailureKind, Message},
+        store::tests::temp_store,
+        trace::CallParams,
+    };
+
+    pub(crate) fn span(trace: &str, id: &str, prompt: &str, response: &str) -> Span {
+        Span {
+            id: id.into(),
+            trace_id: trace.into(),
+            parent_id: None,
+            trace_kind: TraceKind::Playground,
+            trace_name: format!("trace {trace}"),
+            run_id: None,
+            kind: "chat".into(),
+            name: "chat m".into(),
+            provider: Some("mock".into()),
+            model: Some("m".into()),
+            ok: true,
+            error: None,
+            messages: Some(vec![Message::user(prompt)]),
+            params: Some(CallParams::default()),
+            response: Some(response.into()),
+            parsed: None,
+            retries: Vec::new(),
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_usd: 0.25,
+            billed_cost_usd: None,
+            latency_ms: 12,
+            started_at: format!("2026-11-22T10:00:0{}.000Z", id.len() % 10),
+            ended_at: "2026-11-22T10:00:09.000Z".into(),
+            replay_of: None,
+            attributes: None,
+        }
+    }
+
+    fn search(store: &Store, text: &str) -> Result<SearchPage> {
+        store.search(&SearchQuery { text: text.into(), ..SearchQuery::default() })
+    }
+
+    #[test]
+    fn spans_round_trip_and_their_trace_is_maintained() {
+        let (_d, store) = temp_store();
+        let mut failed = span("t1", "a", "first question", "");
+        failed.ok = false;
+        failed.response = None;
+        failed.error = Some("HTTP 503 after 2 attempt(s)".into());
+        failed.retries = vec![FailedAttempt { attempt: 1, kind: FailureKind::Server, message: "HTTP 503".into(), started_ms: 0, ended_ms: 4, wait_ms: 250 }];
+        let ok = span("t1", "bb", "second question", "an answer");
+        assert_eq!(store.insert_spans(&[failed.clone(), ok.clone()]).unwrap(), 2);
+        assert_eq!(store.insert_spans(std::slice::from_ref(&ok)).unwrap(), 0, "a stored span is final");
+
+        let t = store.trace("t1", None).unwrap();
+        assert_eq!(t.spans, vec![failed, ok], "every field round-trips, in start order");
+        assert_eq!((t.trace.span_count, t.trace.error_count, t.trace.input_tokens, t.trace.cost_usd), (2, 1, 20, 0.5));
+        assert_eq!(t.trace.started_at, "2026-11-22T10:00:01.000Z");
+        assert!(matches!(store.trace("nope", None), Err(StoreError::NotFound { what: "trace", .. })));
+    }
+
+    #[test]
+    fn newest_traces_come_first_and_replays_are_linked() {
+        let (_d, store) = temp_store();
+        store.insert_spans(&[span("old", "a", "q", "r")]).unwrap();
+        let mut replay = span("new", "b", "q edited", "r2");
+        replay.trace_kind = TraceKind::Replay;
+        replay.replay_of = Some("a".into());
+        store.insert_spans(&[replay]).unwrap();
+        let ids: Vec<_> = store.traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(ids, vec!["new", "old"]);
+        let only: Vec<_> = store.traces(&TraceFilter { kind: Some(TraceKind::Replay), ..TraceFilter::default() }).unwrap();
+        assert_eq!(only.len(), 1);
+        let old = store.trace("old", None).unwrap();
+        assert_eq!(old.replays.iter().map(|r| (r.original_span_id.as_str(), r.span_id.as_str())).collect::<Vec<_>>(), vec![("a", "b")]);
+    }
+
+    #[test]
+    fn search_finds_prompts_responses_and_errors_with_snippets() {
+        let (_d, store) = temp_store();
+        let mut err = span("t3", "c", "third", "");
+        err.ok = false;
+        err.error = Some("HTTP 429: rate limited".into());
+        store
+            .insert_spans(&[span("t1", "a", "Generate chips for Healthcare nurses", "quarterly review; night shift"), span("t2", "b", "C++ compiler engineers", "don't panic: ship it"), err])
+            .unwrap();
+        let page = search(&store, "healthcare").unwrap();
+        assert_eq!((page.total, page.hits.len()), (1, 1));
+        let hit = &page.hits[0];
+        assert_eq!(hit.trace_id, "t1");
+        assert!(hit.snippet.iter().any(|p| p.hit && p.text == "Healthcare"), "{:?}", hit.snippet);
+        assert!(hit.snippet.iter().any(|p| !p.hit), "context around the hit");
+
+        assert_eq!(search(&store, r#""night shift""#).unwrap().hits[0].trace_id, "t1", "phrase");
+        assert_eq!(search(&store, r#""shift night""#).unwrap().total, 0, "a phrase keeps its order");
+        assert_eq!(search(&store, "quart*").unwrap().total, 1, "prefix");
+        assert_eq!(search(&store, "C++").unwrap().hits[0].trace_id, "t2", "punctuation is not syntax");
+        assert_eq!(search(&store, "don't").unwrap().total, 1);
+        assert_eq!(search(&store, "rate OR healthcare").unwrap().total, 2);
+        assert_eq!(search(&store, "429").unwrap().hits[0].span_id, "c", "errors are searched");
+        let only_errors = store.search(&SearchQuery { text: "third OR healthcare".into(), has_error: Some(true), ..SearchQuery::default() }).unwrap();
+        assert_eq!(only_errors.hits.iter().map(|h| h.span_id.as_str()).collect::<Vec<_>>(), vec!["c"]);
+        let err = search(&store, r#""unclosed"#).unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("never closed")), "{err}");
+    }
+
+    #[test]
+    fn snippet_markers_split_into_parts() {
+        let parts = snippet_parts("a \u{2}hit\u{3} b \u{2}two\u{3}");
+        let flat: Vec<_> = parts.iter().map(|p| (p.text.as_str(), p.hit)).collect();
+        assert_eq!(flat, vec![("a ", false), ("hit", true), (" b ", false), ("two", true)]);
+    }
+}

@@ -1,0 +1,88 @@
+-- The trace debugger. Every LLM call is a span; a trace groups the spans of one test (trace id =
+-- the test's result id, so a resumed test adds its new attempt to the same trace), one playground
+-- session, one replay, or one imported trace. A stored span is final (immutable): a span is
+-- written when its call has ended; the window learns of calls in flight from events.
+CREATE TABLE spans (
+    seq             INTEGER PRIMARY KEY,  -- arrival order here (local only): FTS rowid, live order
+    id              TEXT NOT NULL UNIQUE,
+    trace_id        TEXT NOT NULL,
+    parent_id       TEXT,
+    trace_kind      TEXT NOT NULL CHECK (trace_kind IN ('test', 'playground', 'replay', 'import')),
+    trace_name      TEXT NOT NULL,
+    run_id          TEXT,                 -- a test's spans: its run
+    kind            TEXT NOT NULL,        -- generation, selection, fill, chat, replay, or an imported type
+    name            TEXT NOT NULL,
+    provider        TEXT,
+    model           TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    error           TEXT,
+    messages        TEXT CHECK (messages IS NULL OR json_valid(messages)),  -- [{role, content}]
+    params          TEXT CHECK (params IS NULL OR json_valid(params)),      -- temperature, max_tokens, response_format
+    response        TEXT,
+    parsed          TEXT CHECK (parsed IS NULL OR json_valid(parsed)),
+    attempts        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attempts)), -- failed attempts before the last
+    input_tokens    INTEGER NOT NULL DEFAULT 0,
+    output_tokens   INTEGER NOT NULL DEFAULT 0,
+    cost_usd        REAL NOT NULL DEFAULT 0,  -- at the price table
+    billed_cost_usd REAL,                     -- what the provider reported, when it did
+    latency_ms      INTEGER NOT NULL DEFAULT 0,
+    started_at      TEXT NOT NULL,
+    ended_at        TEXT NOT NULL,
+    replay_of       TEXT,                 -- a replay: the span it replays
+    attributes      TEXT CHECK (attributes IS NULL OR json_valid(attributes)), -- imported spans' own
+    origin          TEXT NOT NULL
+);
+CREATE INDEX spans_by_trace ON spans (trace_id, started_at);
+CREATE INDEX spans_by_replayed ON spans (replay_of) WHERE replay_of IS NOT NULL;
+
+-- One row per trace, maintained from its spans (local; rebuilt by whoever inserts the spans).
+CREATE TABLE traces (
+    id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    run_id        TEXT,
+    started_at    TEXT NOT NULL,
+    ended_at      TEXT NOT NULL,
+    span_count    INTEGER NOT NULL,
+    error_count   INTEGER NOT NULL,
+    input_tokens  INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cost_usd      REAL NOT NULL,
+    last_seq      INTEGER NOT NULL         -- its newest span: the live view follows this
+);
+CREATE INDEX traces_by_last ON traces (last_seq);
+
+-- The searchable text of a span: its trace's name, what was sent (every message), what came
+-- back, and the error. A view, so the text is stored once (in spans) and FTS5 reads snippets
+-- from it by rowid.
+CREATE VIEW span_text (seq, trace_name, input, response, error) AS
+SELECT seq, trace_name,
+       (SELECT group_concat(value ->> 'content', char(10)) FROM json_each(spans.messages)),
+       response, error
+FROM spans;
+
+CREATE VIRTUAL TABLE span_fts USING fts5 (
+    trace_name, input, response, error,
+    content = 'span_text', content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+
+CREATE TRIGGER spans_recorded AFTER INSERT ON spans
+BEGIN
+    INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
+                        input_tokens, output_tokens, cost_usd, last_seq)
+    VALUES (NEW.trace_id, NEW.trace_kind, NEW.trace_name, NEW.run_id, NEW.started_at, NEW.ended_at, 1,
+            NEW.status = 'error', NEW.input_tokens, NEW.output_tokens, NEW.cost_usd, NEW.seq)
+    ON CONFLICT (id) DO UPDATE SET
+        started_at = min(started_at, excluded.started_at),
+        ended_at = max(ended_at, excluded.ended_at),
+        span_count = span_count + 1,
+        error_count = error_count + excluded.error_count,
+        input_tokens = input_tokens + excluded.input_tokens,
+        output_tokens = output_tokens + excluded.output_tokens,
+        cost_usd = cost_usd + excluded.cost_usd,
+        last_seq = max(last_seq, excluded.last_seq);
+    INSERT INTO span_fts (rowid, trace_name, input, response, error)
+    SELECT seq, trace_name, input, response, error FROM span_text WHERE seq = NEW.seq;
+END;
