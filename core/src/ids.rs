@@ -6,6 +6,7 @@
 //! - result:  `result \0 run_id \0 model \0 persona_id \0 style \0 constraint_type \0 input_type \0 chip_count`
 //! - rating:  `rating \0 target_kind \0 target_id \0 user_id`
 //! - prompt:  `prompt \0 name \0 sha256(text) as lowercase hex`
+//! - imported trace: `import \0 source trace id`; imported span: `import \0 source trace id \0 source span id`
 
 use uuid::Uuid;
 
@@ -40,6 +41,14 @@ pub fn rating_id(target_kind: &str, target_id: &str, user_id: &str) -> String {
 
 pub fn prompt_id(name: &str, sha256_hex: &str) -> String {
     v5(&["prompt", name, sha256_hex])
+}
+
+/// An imported trace's or span's id: importing the same file twice stores each span once.
+pub fn imported_id(trace_id: &str, span_id: Option<&str>) -> String {
+    match span_id {
+        Some(span) => v5(&["import", trace_id, span]),
+        None => v5(&["import", trace_id]),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 pub use matrix::{estimate, Axes, ConstraintType, Estimate, InputType, Matrix, RunConfig, TestKey, DEFAULT_SELECTOR};
-pub use pipeline::{run_test, SpanObserver, TestContext, TestOutcome};
+pub use pipeline::{run_test, TestContext, TestOutcome};
 pub use runner::{BenchError, Counts, Outcome, Progress, Runner, StopCause, GRACE};
 
 use crate::{
@@ -147,7 +147,7 @@ mod tests {
         started: std::sync::Mutex<Vec<String>>,
         stored: std::sync::Mutex<Vec<String>>,
     }
-    impl SpanObserver for Observed {
+    impl crate::trace::SpanObserver for Observed {
         fn started(&self, span: &crate::trace::SpanStarted) {
             self.started.lock().unwrap().push(span.id.clone());
         }

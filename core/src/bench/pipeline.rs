@@ -16,15 +16,8 @@ use crate::{
     personas::Persona,
     prompts::PromptSet,
     store::{Metrics, NewResult, Outputs},
-    trace::{Recorder, Span, SpanContext, SpanStarted, TraceKind},
+    trace::{Recorder, Span, SpanContext, SpanObserver, TraceKind},
 };
-
-/// Learns of spans as they happen: a call starting, and spans once stored. The window turns
-/// these into events; the CLI has none.
-pub trait SpanObserver: Send + Sync {
-    fn started(&self, span: &SpanStarted);
-    fn stored(&self, spans: &[Span]);
-}
 
 /// What the pipeline needs from the batch around it.
 pub struct TestContext<'a> {

@@ -21,14 +21,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     matrix::{RunConfig, TestKey},
-    pipeline::{run_test, SpanObserver, TestContext, TestOutcome},
+    pipeline::{run_test, TestContext, TestOutcome},
 };
 use crate::{
     ids,
     llm::{FailureKind, PriceTable, Provider, RetryPolicy},
     prompts::PromptSet,
     store::{NewResult, RunDetail, RunStatus, Store, StoreError},
-    trace::Span,
+    trace::{Span, SpanObserver},
 };
 
 /// How long in-flight tests may finish after a stop before their calls are cancelled.

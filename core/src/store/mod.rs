@@ -20,13 +20,13 @@ use std::{
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-pub use ratings::{Rating, RatingFilter, TARGET_RESULT};
+pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::Model;
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, SyncStatus};
-pub use traces::{ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP};
+pub use traces::{ImportSummary, ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::{Result, Store, StoreError};
 use crate::{clock, ids};
 
-/// The target kind of a benchmark result. Later kinds: playground responses, grid cells.
+/// The target kind of a benchmark result.
 pub const TARGET_RESULT: &str = "result";
+/// The target kind of a span's response (playground and replay answers).
+pub const TARGET_SPAN: &str = "span";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -51,12 +53,13 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Rating> {
 }
 
 fn check_target(tx: &rusqlite::Connection, kind: &str, id: &str) -> Result<()> {
-    if kind != TARGET_RESULT {
-        return Err(StoreError::Invalid(format!("target_kind: `{kind}` is not a ratable kind (expected `{TARGET_RESULT}`)")));
-    }
-    let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM results WHERE id = ?1)", [id], |r| r.get(0))?;
-    if !exists {
-        return Err(StoreError::NotFound { what: "result", id: id.to_owned() });
+    let (what, sql) = match kind {
+        TARGET_RESULT => ("result", "SELECT EXISTS (SELECT 1 FROM results WHERE id = ?1)"),
+        TARGET_SPAN => ("span with a response", "SELECT EXISTS (SELECT 1 FROM spans WHERE id = ?1 AND response IS NOT NULL)"),
+        _ => return Err(StoreError::Invalid(format!("target_kind: `{kind}` is not a ratable kind (expected `{TARGET_RESULT}` or `{TARGET_SPAN}`)"))),
+    };
+    if !tx.query_row(sql, [id], |r| r.get::<_, bool>(0))? {
+        return Err(StoreError::NotFound { what, id: id.to_owned() });
     }
     Ok(())
 }

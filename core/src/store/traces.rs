@@ -242,10 +242,27 @@ fn snippet_parts(marked: &str) -> Vec<SnippetPart> {
     parts
 }
 
+/// What an import stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportSummary {
+    pub spans: u64,
+    pub traces: u64,
+    /// Spans the database already had (the file was imported before).
+    pub already_stored: u64,
+}
+
 impl Store {
     pub fn insert_spans(&self, spans: &[Span]) -> Result<usize> {
         let origin = self.installation_id().to_owned();
         self.write(|tx| Ok(insert_spans(tx, &origin, spans)?))
+    }
+
+    /// Stores a file's spans in one transaction: all of them or, on any error, none.
+    pub fn import_spans(&self, spans: &[Span]) -> Result<ImportSummary> {
+        let inserted = self.insert_spans(spans)? as u64;
+        let traces: std::collections::HashSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
+        Ok(ImportSummary { spans: inserted, traces: traces.len() as u64, already_stored: spans.len() as u64 - inserted })
     }
 
     /// The newest traces first (by their newest span).
@@ -395,6 +412,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_imported_file_is_stored_once() {
+        let (_d, store) = temp_store();
+        let file = r#"{"span_id":"s1","trace_id":"t1","span_type":"llm_call","name":"chat","start_time":1739800000,"end_time":1739800001,"attributes":{"llm.model":"gpt-4o","llm.prompt":"What is a KPI?","llm.completion":"A key performance indicator."}}
+{"span_id":"s2","trace_id":"t1","parent_span_id":"s1","span_type":"tool_use","name":"lookup","start_time":1739800000.5}"#;
+        let spans = crate::trace::import::parse("f.jsonl", file).unwrap();
+        assert_eq!(store.import_spans(&spans).unwrap(), ImportSummary { spans: 2, traces: 1, already_stored: 0 });
+        assert_eq!(store.import_spans(&spans).unwrap(), ImportSummary { spans: 0, traces: 1, already_stored: 2 });
+        let t = store.trace(&spans[0].trace_id, None).unwrap();
+        assert_eq!((t.trace.kind, t.trace.name.as_str(), t.spans.len()), (TraceKind::Import, "import: chat", 2));
+        assert_eq!(search(&store, "indicator").unwrap().hits[0].span_id, spans[0].id, "imported text is searchable");
+    }
+
     fn search(store: &Store, text: &str) -> Result<SearchPage> {
         store.search(&SearchQuery { text: text.into(), ..SearchQuery::default() })
     }
@@ -411,7 +441,11 @@ mod tests {
         assert_eq!(store.insert_spans(&[failed.clone(), ok.clone()]).unwrap(), 2);
         assert_eq!(store.insert_spans(std::slice::from_ref(&ok)).unwrap(), 0, "a stored span is final");
 
-        let t = store.trace("t1", None).unwrap();
+        store.rate(crate::store::TARGET_SPAN, "bb", "ann", 4).unwrap();
+        let err = store.rate(crate::store::TARGET_SPAN, "a", "ann", 4).unwrap_err();
+        assert!(err.to_string().contains("span with a response `a` not found"), "a failed call has nothing to rate: {err}");
+        let t = store.trace("t1", Some("ann")).unwrap();
+        assert_eq!(t.my_ratings, vec![("bb".to_string(), 4)]);
         assert_eq!(t.spans, vec![failed, ok], "every field round-trips, in start order");
         assert_eq!((t.trace.span_count, t.trace.error_count, t.trace.input_tokens, t.trace.cost_usd), (2, 1, 20, 0.5));
         assert_eq!(t.trace.started_at, "2026-11-22T10:00:01.000Z");

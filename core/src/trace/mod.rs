@@ -4,6 +4,8 @@
 //! spans written by other tools, [`lab`] runs replays and playground calls.
 
 pub mod diff;
+pub mod import;
+pub mod lab;
 pub mod query;
 
 use serde::{Deserialize, Serialize};
@@ -117,6 +119,13 @@ pub struct SpanStarted {
     pub kind: String,
     pub model: String,
     pub started_at: String,
+}
+
+/// Learns of spans as they happen: a call starting, and spans once stored. The window turns
+/// these into events; the CLI has none.
+pub trait SpanObserver: Send + Sync {
+    fn started(&self, span: &SpanStarted);
+    fn stored(&self, spans: &[Span]);
 }
 
 /// Records one call: [`Recorder::start`] before it, [`Recorder::finish`] with its outcome.
