@@ -10,6 +10,7 @@ use tauri_specta::Event;
 use crate::commands::{
     self,
     batches::{BatchFinished, BatchProgress, Batches},
+    traces::{SpanActivity, SpanEvents},
     AppState,
 };
 
@@ -44,11 +45,19 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::data::database_stats,
             commands::data::deletion_plan,
             commands::data::delete_runs,
+            commands::traces::traces,
+            commands::traces::trace,
+            commands::traces::search_spans,
+            commands::traces::replay_span,
+            commands::traces::playground,
+            commands::traces::import_spans,
+            commands::traces::rate_span,
         ])
         .events(tauri_specta::collect_events![
             commands::batches::BatchProgress,
             commands::batches::BatchFinished,
-            commands::sync::SyncState
+            commands::sync::SyncState,
+            commands::traces::SpanActivity
         ])
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
@@ -62,14 +71,17 @@ pub fn build<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState, con
     let app = builder.manage(state).invoke_handler(specta.invoke_handler()).build(context)?;
     specta.mount_events(&app);
     // Core reports progress through callbacks; only here do reports become window events.
-    let (a, b) = (app.handle().clone(), app.handle().clone());
-    app.manage(Arc::new(Batches::new(move |p: BatchProgress| log_emit(p.emit(&a)), move |f: BatchFinished| log_emit(f.emit(&b)))));
+    let (a, b, c) = (app.handle().clone(), app.handle().clone(), app.handle().clone());
+    let spans = Arc::new(SpanEvents::default());
+    spans.clone().spawn_flusher(move |s: SpanActivity| log_emit(s.emit(&c)));
+    app.manage(Arc::new(Batches::new(move |p: BatchProgress| log_emit(p.emit(&a)), move |f: BatchFinished| log_emit(f.emit(&b)), spans.clone())));
+    app.manage(spans);
     Ok(app)
 }
 
 fn log_emit(result: tauri::Result<()>) {
     if let Err(e) = result {
-        tracing::warn!("emitting a batch event failed: {e}");
+        tracing::warn!("emitting an event failed: {e}");
     }
 }
 
@@ -312,6 +324,57 @@ mod tests {
         assert!(reports.windows(2).all(|w| w[0].counts.done <= w[1].counts.done), "done only grows");
         assert!(reports.iter().all(|r| r.counts.in_flight <= 4), "never more calls in flight than the concurrency");
         assert_eq!(app.store.run(&end.run_id).unwrap().summary.result_count, 24);
+    }
+
+    #[test]
+    fn a_batch_records_spans_live_and_the_debugger_reads_replays_searches_and_imports() {
+        use crate::commands::traces::SpanActivity;
+        let app = App::new();
+        let (_, finished) = app.events();
+        let (atx, activity) = std::sync::mpsc::channel();
+        SpanActivity::listen(app.window.app_handle(), move |e| drop(atx.send(e.payload)));
+        let run_id = app.invoke("start_batch", json!({"request": batch_request(4)})).unwrap();
+        finished.recv_timeout(std::time::Duration::from_secs(20)).expect("batch-finished arrives");
+        std::thread::sleep(std::time::Duration::from_millis(300)); // the last coalesced event
+        let events: Vec<SpanActivity> = activity.try_iter().collect();
+        let (started, stored): (usize, usize) = events.iter().fold((0, 0), |(a, b), e| (a + e.started.len(), b + e.stored.len()));
+        assert!(!events.is_empty() && started > 24 && started == stored, "calls announced as events: {} events, {started} started, {stored} stored", events.len());
+
+        let traces = app.invoke("traces", json!({"filter": {"run_id": run_id, "limit": 100}})).unwrap();
+        assert_eq!(traces.as_array().unwrap().len(), 24, "one trace per test");
+        let first = &traces[0];
+        let trace = app.invoke("trace", json!({"id": first["id"]})).unwrap();
+        assert_eq!(trace["trace"]["span_count"], json!(trace["spans"].as_array().unwrap().len()));
+        let result = app.invoke("result", json!({"id": first["id"]})).unwrap();
+        assert_eq!(result["id"], first["id"], "a test's trace id is its result's id");
+
+        let hits = app.invoke("search_spans", json!({"query": {"text": "teacher", "limit": 5}})).unwrap();
+        assert!(hits["total"].as_u64().unwrap() >= 24, "{hits}");
+        let err = app.invoke("search_spans", json!({"query": {"text": "\"open"}})).unwrap_err();
+        assert_eq!(err["code"], "validation");
+
+        let span_id = trace["spans"][0]["id"].clone();
+        let replay = app.invoke("replay_span", json!({"request": {"span_id": span_id}})).unwrap();
+        assert_eq!(replay["span"]["replay_of"], span_id);
+        assert!(replay["diff"]["text"].as_array().unwrap().iter().all(|p| p["change"] == "kept"), "an unchanged replay on the mock answers the same");
+
+        let ask = json!({"messages": [{"role": "user", "content": "What is a KPI?"}], "models": ["openai/gpt-5-mini"], "provider": "openrouter"});
+        let err = app.invoke("playground", json!({"request": ask})).unwrap_err();
+        assert_eq!(err["code"], "config", "no key for the provider: {err}");
+        let ask = json!({"messages": [{"role": "user", "content": "What is a KPI?"}], "models": ["openai/gpt-5-mini", "mistralai/mistral-nemo"]});
+        let spans = app.invoke("playground", json!({"request": ask})).unwrap();
+        assert_eq!(spans.as_array().unwrap().len(), 2);
+        let rated = app.invoke("rate_span", json!({"spanId": spans[1]["id"], "rating": 5})).unwrap();
+        assert_eq!((&rated["target_kind"], &rated["rating"]), (&json!("span"), &json!(5)));
+
+        let before = app.invoke("traces", json!({"filter": {"kind": "import"}})).unwrap();
+        let line = r#"{"span_id":"s1","trace_id":"t1","span_type":"llm_call","name":"chat","start_time":1739800000}"#;
+        let err = app.invoke("import_spans", json!({"fileName": "x.jsonl", "text": format!("{line}\n{{broken\n")})).unwrap_err();
+        assert_eq!(err["code"], "validation");
+        assert!(err["message"].as_str().unwrap().starts_with("x.jsonl: line 2"), "{err}");
+        assert_eq!(app.invoke("traces", json!({"filter": {"kind": "import"}})).unwrap(), before, "nothing of that file imported");
+        let summary = app.invoke("import_spans", json!({"fileName": "x.jsonl", "text": line})).unwrap();
+        assert_eq!(summary, json!({"spans": 1, "traces": 1, "already_stored": 0}));
     }
 
     #[test]

@@ -48,12 +48,26 @@ export const commands = {
 	/**  What deleting the selection would take, for the confirmation. */
 	deletionPlan: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("deletion_plan", { selection })),
 	deleteRuns: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("delete_runs", { selection })),
+	/**  The newest traces first. */
+	traces: (filter: TraceFilter) => typedError<TraceSummary[], CommandError>(__TAURI_INVOKE("traces", { filter })),
+	/**  One trace: its spans, their replays, and the current rater's ratings. */
+	trace: (id: string) => typedError<TraceDetail, CommandError>(__TAURI_INVOKE("trace", { id })),
+	searchSpans: (query: SearchQuery) => typedError<SearchPage, CommandError>(__TAURI_INVOKE("search_spans", { query })),
+	/**  Sends a recorded LLM call again with edits; returns the stored replay and its diff. */
+	replaySpan: (request: ReplayRequest) => typedError<ReplayOutcome, CommandError>(__TAURI_INVOKE("replay_span", { request })),
+	/**  Sends a playground prompt to one to four models; returns their spans in the models' order. */
+	playground: (request: PlaygroundRequest) => typedError<Span[], CommandError>(__TAURI_INVOKE("playground", { request })),
+	/**  Imports a file of another tool's spans (its name and text, as the window read them). */
+	importSpans: (fileName: string, text: string) => typedError<ImportSummary, CommandError>(__TAURI_INVOKE("import_spans", { fileName, text })),
+	/**  Rates a span's response (a playground or replay answer) 1-5 as the current rater. */
+	rateSpan: (spanId: string, rating: number) => typedError<Rating, CommandError>(__TAURI_INVOKE("rate_span", { spanId, rating })),
 };
 
 /** Events */
 export const events = {
 	batchFinished: makeEvent<BatchFinished, BatchFinished>("batch-finished"),
 	batchProgress: makeEvent<BatchProgress, BatchProgress>("batch-progress"),
+	spanActivity: makeEvent<SpanActivity, SpanActivity>("span-activity"),
 	syncState: makeEvent<SyncState, SyncState>("sync-state"),
 };
 
@@ -96,9 +110,30 @@ export type BatchRequest = {
 	max_cost_usd: number | null,
 };
 
+/**  A call's parameters besides its messages: what a replay may change and sends again. */
+export type CallParams = {
+	temperature: number | null,
+	max_tokens: number | null,
+	/**  The structured-output schema's name (`chips`, `selection`), absent for free text. */
+	response_format: string | null,
+	/**
+	 *  What seeded the mock provider (real providers never see it), so a replay on the mock
+	 *  answers an unchanged request exactly as the original was answered.
+	 */
+	seed: string | null,
+};
+
+export type Change = "kept" | "added" | "removed";
+
 export type Chip = {
 	text: string,
 	type: ChipType,
+};
+
+export type ChipChange = {
+	change: Change,
+	text: string,
+	type: string,
 };
 
 export type ChipType = "situation" | "jargon" | "role_task" | "environment";
@@ -175,6 +210,34 @@ export type Facet = {
 	result_count: number,
 };
 
+/**
+ *  An attempt that failed and was retried: what went wrong, when (ms from the call's start) and
+ *  how long the retry waited. A span keeps these, so its waterfall shows every retry.
+ */
+export type FailedAttempt = {
+	attempt: number,
+	kind: FailureKind,
+	message: string,
+	started_ms: number,
+	ended_ms: number,
+	/**  The wait before the next attempt (the server's `Retry-After`, or the backoff). */
+	wait_ms: number,
+};
+
+export type FailureKind = 
+/**  Connection refused, reset, DNS: retried. */
+"connect" | 
+/**  No complete answer within the timeout: retried. */
+"timeout" | 
+/**  429: retried, honouring Retry-After. */
+"rate_limited" | 
+/**  5xx or a malformed HTTP body: retried. */
+"server" | 
+/**  401/403: the key is wrong; never retried, stops the run. */
+"auth" | 
+/**  Any other 4xx (unknown model, bad request): not retried. */
+"rejected" | "cancelled";
+
 /**  The dimensions stats can be grouped by: a closed set, never spliced text. */
 export type GroupBy = "model" | "persona_id" | "style" | "input_type" | "constraint_type" | "chip_count";
 
@@ -189,6 +252,14 @@ export type GroupKey = {
 	input_type?: string | null,
 	constraint_type?: string | null,
 	chip_count?: string | null,
+};
+
+/**  What an import stored. */
+export type ImportSummary = {
+	spans: number,
+	traces: number,
+	/**  Spans the database already had (the file was imported before). */
+	already_stored: number,
 };
 
 export type InputType = "basic" | "enriched";
@@ -206,6 +277,11 @@ export type Leaderboard = {
 	stats: StatsRow[],
 	agreement: number | null,
 	agreement_units: number,
+};
+
+export type Message = {
+	role: Role,
+	content: string,
 };
 
 /**  Objective metrics stored with every result. */
@@ -255,6 +331,17 @@ export type Persona = {
 	goals: string,
 };
 
+export type PlaygroundRequest = {
+	/**  Continue this playground session (a chat's next turn); a new session when absent. */
+	trace_id?: string | null,
+	/**  The conversation: an optional system message, then turns ending with the user's prompt. */
+	messages?: Message[],
+	models?: string[],
+	provider?: ProviderKind | null,
+	temperature?: number | null,
+	max_tokens?: number | null,
+};
+
 /**  Which provider a run uses; recorded in the run's config (never with a key). */
 export type ProviderKind = "openrouter" | "openai" | "mock";
 
@@ -279,6 +366,39 @@ export type RatingFilter = {
 
 export type RatingList = {
 	ratings: Rating[],
+};
+
+export type ReplayOutcome = {
+	span: Span,
+	/**  Present when both the original and the replay have a response. */
+	diff: ResponseDiff | null,
+};
+
+/**  A later call that replayed one of this trace's spans. */
+export type ReplayRef = {
+	original_span_id: string,
+	span_id: string,
+	trace_id: string,
+	model: string | null,
+	ok: boolean,
+	started_at: string,
+};
+
+/**  A replay: the recorded span, with whatever is given here changed. */
+export type ReplayRequest = {
+	span_id?: string,
+	messages?: Message[] | null,
+	model?: string | null,
+	temperature?: number | null,
+	max_tokens?: number | null,
+	/**  Defaults to the original's provider when Chipbench knows it, else the default provider. */
+	provider?: ProviderKind | null,
+};
+
+export type ResponseDiff = {
+	text: TextPart[],
+	/**  Present when both responses are chip lists. */
+	chips: ChipChange[] | null,
 };
 
 export type ResultDetail = ResultSummary & Outputs;
@@ -336,6 +456,8 @@ export type ResultSummary = {
 	created_at: string,
 };
 
+export type Role = "system" | "user" | "assistant";
+
 export type RunDetail = {
 	origin: string,
 	heartbeat_at: string | null,
@@ -370,6 +492,37 @@ export type RunSummary = {
 	total_cost_usd: number | null,
 };
 
+export type SearchHit = {
+	span_id: string,
+	trace_id: string,
+	trace_name: string,
+	trace_kind: TraceKind,
+	kind: string,
+	model: string | null,
+	run_id: string | null,
+	ok: boolean,
+	started_at: string,
+	snippet: SnippetPart[],
+};
+
+export type SearchPage = {
+	hits: SearchHit[],
+	/**  Matching spans, counted up to [`COUNT_CAP`]; `total_capped` says there are more. */
+	total: number,
+	total_capped: boolean,
+};
+
+export type SearchQuery = {
+	text?: string,
+	model?: string | null,
+	run_id?: string | null,
+	/**  A span kind: generation, selection, fill, chat, or an imported type. */
+	kind?: string | null,
+	has_error?: boolean | null,
+	limit?: number,
+	offset?: number,
+};
+
 /**  A secret's origin ("environment", "settings", or None when unset) and its masked form. */
 export type SecretStatus = {
 	source: string | null,
@@ -398,6 +551,64 @@ export type SettingsView = {
 	keys: KeyStatus[],
 	database_path: string | null,
 	database_bytes: number,
+};
+
+/**  A run of snippet text; `hit` marks the words that matched. */
+export type SnippetPart = {
+	text: string,
+	hit: boolean,
+};
+
+/**  One recorded call (or, for imported spans, one step of another tool's trace). */
+export type Span = {
+	id: string,
+	trace_id: string,
+	parent_id: string | null,
+	trace_kind: TraceKind,
+	trace_name: string,
+	run_id: string | null,
+	/**  generation, selection, fill, chat; an imported span keeps its own type. */
+	kind: string,
+	name: string,
+	provider: string | null,
+	model: string | null,
+	ok: boolean,
+	error: string | null,
+	messages: Message[] | null,
+	params: CallParams | null,
+	response: string | null,
+	/**  The response read by the response contract (chips or selected ids), or why it could not be. */
+	parsed: Value | null,
+	retries: FailedAttempt[],
+	input_tokens: number,
+	output_tokens: number,
+	/**  At the price table. */
+	cost_usd: number | null,
+	billed_cost_usd: number | null,
+	latency_ms: number,
+	started_at: string,
+	ended_at: string,
+	replay_of: string | null,
+	/**  An imported span's attributes, as its tool wrote them. */
+	attributes: Value | null,
+};
+
+/**  Calls that started and spans that were stored since the last event. */
+export type SpanActivity = {
+	started: SpanStarted[],
+	stored: StoredSpan[],
+	/**  Reports left out because more arrived than one event carries. */
+	dropped: number,
+};
+
+/**  A call in flight, announced before it ends (the window shows it live). */
+export type SpanStarted = {
+	id: string,
+	trace_id: string,
+	trace_name: string,
+	kind: string,
+	model: string,
+	started_at: string,
 };
 
 export type StatsQuery = {
@@ -437,6 +648,19 @@ export type StatsRow = {
 	error_rate: number | null,
 } & GroupKey;
 
+/**  A stored span, as much as a list needs (the trace view fetches the rest). */
+export type StoredSpan = {
+	id: string,
+	trace_id: string,
+	trace_name: string,
+	trace_kind: TraceKind,
+	kind: string,
+	model: string | null,
+	ok: boolean,
+	started_at: string,
+	ended_at: string,
+};
+
 /**  Everything the indicator and the settings show about sync. Never carries the token. */
 export type SyncState = {
 	/**  A database URL is set (in Settings or TURSO_DATABASE_URL). */
@@ -472,9 +696,49 @@ export type TestKey = {
 	chip_count: number,
 };
 
+/**  A run of text that both sides share, or that only one has. */
+export type TextPart = {
+	change: Change,
+	text: string,
+};
+
 export type Tokens = {
 	input: number | null,
 	output: number | null,
+};
+
+export type TraceDetail = {
+	trace: TraceSummary,
+	/**  In the order they started. */
+	spans: Span[],
+	replays: ReplayRef[],
+	/**  The asking user's ratings of this trace's spans (playground responses), by span id. */
+	my_ratings: ([string, number])[],
+};
+
+export type TraceFilter = {
+	kind?: TraceKind | null,
+	run_id?: string | null,
+	limit?: number,
+};
+
+/**  What a trace is the record of. */
+export type TraceKind = 
+/**  One benchmark test; the trace id is the test's result id. */
+"test" | "playground" | "replay" | "import";
+
+export type TraceSummary = {
+	id: string,
+	kind: TraceKind,
+	name: string,
+	run_id: string | null,
+	started_at: string,
+	ended_at: string,
+	span_count: number,
+	error_count: number,
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

@@ -21,6 +21,12 @@ pub struct ImportError {
     pub message: String,
 }
 
+impl crate::error::Coded for ImportError {
+    fn code(&self) -> crate::ErrorCode {
+        crate::ErrorCode::Validation
+    }
+}
+
 /// A span as seed 002 writes it (other fields, such as its annotations, are passed over).
 #[derive(Debug, Deserialize)]
 struct SourceSpan {

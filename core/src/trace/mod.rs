@@ -110,7 +110,7 @@ pub struct SpanContext {
 }
 
 /// A call in flight, announced before it ends (the window shows it live).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SpanStarted {
     pub id: String,

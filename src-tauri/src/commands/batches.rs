@@ -12,6 +12,7 @@ use chipbench_core::{
     bench::{self, BatchRequest, Counts, Estimate, Prepared, Progress, TestKey},
     personas,
     store::RunStatus,
+    trace::SpanObserver,
 };
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -40,11 +41,17 @@ pub struct Batches {
     running: Mutex<HashMap<String, CancellationToken>>,
     progress: Box<dyn Fn(BatchProgress) + Send + Sync>,
     finished: Box<dyn Fn(BatchFinished) + Send + Sync>,
+    /// Told of every call and stored span (the `span-activity` events).
+    spans: Arc<dyn SpanObserver>,
 }
 
 impl Batches {
-    pub fn new(progress: impl Fn(BatchProgress) + Send + Sync + 'static, finished: impl Fn(BatchFinished) + Send + Sync + 'static) -> Batches {
-        Batches { running: Mutex::default(), progress: Box::new(progress), finished: Box::new(finished) }
+    pub fn new(
+        progress: impl Fn(BatchProgress) + Send + Sync + 'static,
+        finished: impl Fn(BatchFinished) + Send + Sync + 'static,
+        spans: Arc<dyn SpanObserver>,
+    ) -> Batches {
+        Batches { running: Mutex::default(), progress: Box::new(progress), finished: Box::new(finished), spans }
     }
 
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
@@ -52,7 +59,8 @@ impl Batches {
     }
 
     /// Runs a prepared batch in the background; returns its run id.
-    fn spawn(self: Arc<Self>, prepared: Prepared) -> String {
+    fn spawn(self: Arc<Self>, mut prepared: Prepared) -> String {
+        prepared.runner.observer = Some(self.spans.clone());
         let run_id = prepared.run.summary.id.clone();
         let stop = CancellationToken::new();
         self.running().insert(run_id.clone(), stop.clone());

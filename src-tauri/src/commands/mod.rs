@@ -10,6 +10,7 @@ pub mod results;
 pub mod runs;
 pub mod stats;
 pub mod sync;
+pub mod traces;
 
 use std::sync::Arc;
 
