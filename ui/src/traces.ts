@@ -1,0 +1,45 @@
+// Plain logic of the trace views: the waterfall's geometry and the live list of calls in flight.
+import type { Span, SpanActivity, SpanStarted } from "./api";
+
+/** A bar of the waterfall, in percent of the trace's duration. */
+export type Bar = { left: number; width: number };
+
+/** One span's row: its bar, and inside it each failed attempt and the wait after it. */
+export type WaterfallRow = { span: Span; bar: Bar; attempts: { bar: Bar; wait: Bar; message: string }[] };
+
+const ms = (t: string) => Date.parse(t);
+
+/** Lays the spans out on one time axis from the first start to the last end (min 1 ms). */
+export function waterfall(spans: Span[]): { rows: WaterfallRow[]; durationMs: number } {
+  if (spans.length === 0) return { rows: [], durationMs: 0 };
+  const start = Math.min(...spans.map((s) => ms(s.started_at)));
+  const end = Math.max(...spans.map((s) => ms(s.ended_at)));
+  const duration = Math.max(end - start, 1);
+  const pct = (from: number, to: number): Bar => ({
+    left: ((from - start) / duration) * 100,
+    width: Math.max(((to - from) / duration) * 100, 0.4),
+  });
+  const rows = spans.map((span) => {
+    const s = ms(span.started_at);
+    return {
+      span,
+      bar: pct(s, Math.max(ms(span.ended_at), s)),
+      attempts: span.retries.map((r) => ({
+        bar: pct(s + r.started_ms, s + r.ended_ms),
+        wait: pct(s + r.ended_ms, s + r.ended_ms + r.wait_ms),
+        message: `attempt ${r.attempt}: ${r.kind} (${r.message}); waited ${r.wait_ms} ms`,
+      })),
+    };
+  });
+  return { rows, durationMs: end - start };
+}
+
+/**
+ * Calls in flight after an activity report: new starts join, stored spans leave; newest first,
+ * at most `limit`.
+ */
+export function inFlight(current: SpanStarted[], activity: SpanActivity, limit = 50): SpanStarted[] {
+  const done = new Set(activity.stored.map((s) => s.id));
+  const next = [...activity.started.slice().reverse(), ...current].filter((s) => !done.has(s.id));
+  return next.slice(0, limit);
+}
