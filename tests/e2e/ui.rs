@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     support::query_i64,
-    webdriver::{button, driver, open_app, screenshot, wait_for, wait_for_exact, wait_for_text},
+    webdriver::{button, driver, driver_with_latency, open_app, screenshot, wait_for, wait_for_exact, wait_for_text, wait_until_text},
 };
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,6 +233,9 @@ async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
     let db = dir.path().join("ui.db");
     mock_batch(&db).await;
     let c = open_app(&driver, &db).await;
+    button(&c, "Traces").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=trace-item]").await;
+    button(&c, "Runs").await.click().await.unwrap();
     button(&c, "Delete").await.click().await.unwrap();
     wait_for_text(&c, "[data-testid=confirm-delete]", "with its 24 results and 0 ratings").await;
     button(&c, "Keep it").await.click().await.unwrap();
@@ -245,6 +248,111 @@ async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
     button(&c, "Leaderboard").await.click().await.unwrap();
     wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
     wait_for(&c, "[data-testid=board-empty]").await;
+    button(&c, "Traces").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=trace-list]", "No traces yet").await;
+    search(&c, "teacher").await;
+    wait_for_exact(&c, "[data-testid=search-total]", "0 matching spans").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NOT NULL"), 1, "a tombstone, for sync");
+}
+
+/// Types `text` into the traces search box and submits it.
+async fn search(c: &Client, text: &str) {
+    let input = wait_for(c, "[data-testid=search-input]").await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+    button(c, "Search").await.click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    mock_batch(&db).await;
+    let c = open_app(&driver, &db).await;
+    button(&c, "Results").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=result-row]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=result-detail]").await;
+    let result_id = wait_for(&c, "[data-testid=result-row][aria-selected=true]").await.attr("data-id").await.unwrap();
+    wait_for(&c, "[data-testid=open-trace]").await.click().await.unwrap();
+    let trace = wait_for(&c, "[data-testid=trace-view]").await;
+    assert_eq!(trace.attr("data-trace-id").await.unwrap(), result_id, "the result's own trace");
+    let spans = c.find_all(Locator::Css("[data-testid=span-row]")).await.unwrap();
+    assert!(!spans.is_empty());
+    let trace_id = trace.attr("data-trace-id").await.unwrap().unwrap();
+    let stored = query_i64(&db, &format!("SELECT span_count FROM traces WHERE id = '{trace_id}'"));
+    assert_eq!(spans.len() as i64, stored, "one row per span of the trace");
+
+    // Replay the last generation call with another sector and role: the mock answers for them.
+    let generation = c.find_all(Locator::Css("[data-testid=span-row][data-span-kind=generation]")).await.unwrap();
+    generation.last().unwrap().click().await.unwrap();
+    wait_for(&c, "[data-testid=replay-open]").await.click().await.unwrap();
+    let prompt = wait_for(&c, "[data-testid=replay-message]").await;
+    prompt.clear().await.unwrap();
+    prompt.send_keys("Generate 10 short chips for a person in Aviation who wants to work as Dispatcher. Answer with JSON only: {\"chips\": [{\"text\": \"...\", \"type\": \"...\"}]}").await.unwrap();
+    wait_for(&c, "[data-testid=replay-send]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=text-diff] .added").await;
+    wait_for(&c, "[data-testid=chip-diff] [data-change=added]").await;
+    screenshot(&c, "replay").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE replay_of IS NOT NULL AND messages LIKE '%Aviation%'"), 1, "the replay is stored, linked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_a_chip_text_and_opens_its_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    mock_batch(&db).await;
+    // A chip some response contains, and the traces whose spans contain it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let chip: String = conn.query_row("SELECT value ->> 'text' FROM results, json_each(final_chips) ORDER BY results.id LIMIT 1", [], |r| r.get(0)).unwrap();
+    let c = open_app(&driver, &db).await;
+    button(&c, "Traces").await.click().await.unwrap();
+    search(&c, &format!("\"{chip}\"")).await;
+    let hit = wait_for(&c, "[data-testid=search-hit]").await;
+    let marked = wait_for(&c, "[data-testid=search-hit] mark").await.text().await.unwrap();
+    assert!(chip.to_lowercase().contains(&marked.to_lowercase()), "the snippet marks the match: {marked:?} in {chip:?}");
+    hit.click().await.unwrap();
+    wait_for(&c, "[data-testid=trace-view]").await;
+    wait_until_text(&c, "[data-testid=span-response]", &chip, |text| text.to_lowercase().contains(&chip.to_lowercase())).await;
+    screenshot(&c, "search").await;
+    let err_query = wait_for(&c, "[data-testid=search-input]").await;
+    err_query.clear().await.unwrap();
+    err_query.send_keys("\"unclosed").await.unwrap();
+    button(&c, "Search").await.click().await.unwrap();
+    wait_for_text(&c, "[role=alert]", "never closed").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    // Calls of 40-200 ms, so the batch is still running while the view is watched.
+    let Some(driver) = driver_with_latency(&dir.path().join("config"), "1").await else { return };
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "New batch").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    button(&c, "Start batch").await.click().await.unwrap();
+    button(&c, "Traces").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=in-flight]").await;
+    let count = "return document.querySelectorAll('[data-testid=trace-item]').length";
+    let first: i64 = c.execute(count, vec![]).await.unwrap().as_i64().unwrap();
+    wait_for(&c, "[data-testid=follow-live]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=trace-view]").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: i64 = c.execute(count, vec![]).await.unwrap().as_i64().unwrap();
+        if now > first {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the list never grew past {first}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    screenshot(&c, "live").await;
+    button(&c, "Runs").await.click().await.unwrap();
+    button(&c, "Cancel").await.click().await.unwrap();
+    c.close().await.unwrap();
 }

@@ -20,6 +20,11 @@ pub fn free_port() -> u16 {
 /// Starts tauri-driver (the app inherits its environment: instant mock, settings in `config`), or
 /// None (skipped outside CI) when it or a display is missing.
 pub async fn driver(config: &Path) -> Option<Driver> {
+    driver_with_latency(config, "0").await
+}
+
+/// As [`driver`], with the mock's latency scale (1: calls of 40-200 ms, to watch a batch run).
+pub async fn driver_with_latency(config: &Path, mock_latency_scale: &str) -> Option<Driver> {
     let display = std::env::var_os("DISPLAY").is_some();
     let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
     if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
@@ -28,7 +33,7 @@ pub async fn driver(config: &Path) -> Option<Driver> {
     let (port, native) = (free_port(), free_port());
     let child = tokio::process::Command::new("tauri-driver")
         .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
+        .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
         .env("CHIPBENCH_CONFIG_DIR", config)
         .env_remove("OPENROUTER_API_KEY")
         .stdout(Stdio::null())
