@@ -81,6 +81,10 @@ pub struct Cli {
     /// local). A failed sync is reported and turns exit code 0 into 1.
     #[arg(long)]
     sync: bool,
+    /// Do not record a span per LLM call (saves about 1-2 KB of disk per call on huge batches; the
+    /// trace debugger then has nothing for this run's tests).
+    #[arg(long)]
+    no_spans: bool,
     /// Personas file (default: the built-in personas.json).
     #[arg(long = "personas-file", value_name = "PATH")]
     personas_file: Option<PathBuf>,
@@ -262,7 +266,8 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
     Ok(0)
 }
 
-async fn execute(cli: &Cli, store: &Store, db: &Path, prepared: bench::Prepared) -> Result<u8, Failure> {
+async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepared) -> Result<u8, Failure> {
+    prepared.runner.record_spans = !cli.no_spans;
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {

@@ -26,6 +26,12 @@ async fn a_mock_batch_runs_offline_without_a_key() {
     assert_eq!(run.code, expected, "exit 1 exactly when some results carry content errors");
     assert_eq!(query_i64(&db, "SELECT is_demo FROM runs"), 1, "mock runs are demo runs");
     assert_eq!(query_i64(&db, "SELECT count(DISTINCT model || persona_id || style || constraint_type || input_type || chip_count) FROM results"), 48);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM traces t JOIN results r ON r.id = t.id"), 48, "each test's calls are the trace of its result");
+
+    let bare = dir.path().join("bare.db");
+    let run = chipbench(&bare, &["--batch", "--model", MODEL, "--persona", "icu_nurse", "--no-spans"]).await;
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert_eq!((query_i64(&bare, "SELECT count(*) FROM results"), query_i64(&bare, "SELECT count(*) FROM spans")), (24, 0), "--no-spans records none");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -36,6 +42,8 @@ async fn a_batch_against_an_openai_compatible_server_stores_every_test_once() {
     assert_eq!(run.json()["stored"], 24);
     // 12 basic tests (1 call) + 12 enriched (generation, selection, generation); the fake's lists need no fill.
     assert_eq!(fake.requests(), 12 + 36);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE status = 'ok'"), 48, "a span per call");
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE provider = 'openai' AND messages IS NOT NULL AND response IS NOT NULL"), 48);
     assert_eq!(query_i64(&db, "SELECT count(*) FROM results WHERE error_count = 0 AND fill_used = 0"), 24);
     // 200 input and 100 output tokens per call: $90 per million calls at the model's $0.15/$0.60,
     // $12 at the selector's $0.02/$0.08.

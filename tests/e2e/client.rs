@@ -47,6 +47,11 @@ async fn rate_limits_are_retried_after_the_servers_wait_in_seconds_and_dates() {
     let started = Instant::now();
     let r = provider(&fake, None).complete(&request(), &policy(), &CancellationToken::new()).await.unwrap();
     assert_eq!(r.attempts, 3);
+    // What a span records: each refused attempt, why, and the wait the server asked for.
+    let retries: Vec<_> = r.retries.iter().map(|a| (a.attempt, a.kind, a.message.starts_with("HTTP 429"))).collect();
+    assert_eq!(retries, vec![(1, FailureKind::RateLimited, true), (2, FailureKind::RateLimited, true)]);
+    assert_eq!(r.retries[0].wait_ms, 1000, "Retry-After: 1");
+    assert!((2000..=4000).contains(&r.retries[1].wait_ms), "until the date: {}", r.retries[1].wait_ms);
     // 1 s as asked in seconds, then until the date: at least 4 s from the start less the date's
     // truncation to whole seconds. A backoff alone would take milliseconds.
     assert!(started.elapsed() >= Duration::from_millis(2900), "Retry-After was honoured: {:?}", started.elapsed());
@@ -63,6 +68,8 @@ async fn server_errors_stalls_and_malformed_bodies_are_retried() {
     fake.script([Reply::Status(500), Reply::Status(503), Reply::Stall(Duration::from_secs(3)), Reply::MalformedBody]);
     let r = provider(&fake, None).complete(&request(), &policy(), &CancellationToken::new()).await.unwrap();
     assert_eq!(r.attempts, 5, "four transient failures, then success");
+    let kinds: Vec<_> = r.retries.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, vec![FailureKind::Server, FailureKind::Server, FailureKind::Timeout, FailureKind::Server], "each failure's reason is kept");
 }
 
 #[tokio::test]

@@ -126,7 +126,7 @@ pub fn prepare_resume(store: &Store, run_id: Option<&str>, env: &dyn Env) -> Res
 }
 
 fn runner(store: &Store, settings: &ProviderSettings) -> Runner {
-    Runner { store: store.clone(), provider: Arc::new(settings.build()), policy: RetryPolicy::default(), observer: None }
+    Runner { store: store.clone(), provider: Arc::new(settings.build()), policy: RetryPolicy::default(), observer: None, record_spans: true }
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub struct TestContext<'a> {
     pub spent_micro_usd: &'a AtomicU64,
     pub run_id: &'a str,
     pub observer: Option<&'a dyn SpanObserver>,
+    pub record_spans: bool,
 }
 
 /// Sums latency, tokens and cost over a test's calls, each priced at its own model's price, and
@@ -74,13 +75,18 @@ impl TestContext<'_> {
             seed_key: format!("{key}/{step}"),
             want,
         };
-        let (recorder, started) = Recorder::start(&meter.trace, &req);
-        if let Some(o) = self.observer {
-            o.started(&started);
-        }
+        let recorder = self.record_spans.then(|| {
+            let (recorder, started) = Recorder::start(&meter.trace, &req);
+            if let Some(o) = self.observer {
+                o.started(&started);
+            }
+            recorder
+        });
         let outcome = self.provider.complete(&req, self.policy, self.cancel).await;
         let cost = outcome.as_ref().map_or(0.0, |r| self.prices.cost(model, r.input_tokens, r.output_tokens));
-        meter.spans.push(recorder.finish(&meter.trace, &req, &outcome, cost));
+        if let Some(recorder) = recorder {
+            meter.spans.push(recorder.finish(&meter.trace, &req, &outcome, cost));
+        }
         let resp = outcome?;
         self.spent_micro_usd.fetch_add((cost * 1e6).round() as u64, Ordering::Relaxed);
         meter.latency_ms += resp.latency_ms;
@@ -288,6 +294,7 @@ mod tests {
             spent_micro_usd: Box::leak(Box::new(AtomicU64::new(0))),
             run_id: "run",
             observer: None,
+            record_spans: true,
         }
     }
 

@@ -122,6 +122,8 @@ pub struct Runner {
     pub policy: RetryPolicy,
     /// Told of every call as it starts and of spans once stored (the window's live view).
     pub observer: Option<Arc<dyn SpanObserver>>,
+    /// Record a span per call (on by default; `--no-spans` turns it off for huge batches).
+    pub record_spans: bool,
 }
 
 /// What the writer thread stores: a finished test's result, if it has one, and its spans.
@@ -197,7 +199,7 @@ impl Runner {
             }
             let persona = config.personas.iter().find(|p| p.id == key.persona_id).cloned().ok_or_else(|| BenchError::Config(format!("persona `{}` is in the matrix but not in the run's personas", key.persona_id)))?;
             let shared = shared.clone();
-            let (run_id, observer) = (run_id.clone(), self.observer.clone());
+            let (run_id, observer, record_spans) = (run_id.clone(), self.observer.clone(), self.record_spans);
             tasks.spawn(async move {
                 let ctx = TestContext {
                     provider: &shared.provider,
@@ -209,6 +211,7 @@ impl Runner {
                     spent_micro_usd: &shared.spent,
                     run_id: &run_id,
                     observer: observer.as_deref(),
+                    record_spans,
                 };
                 let outcome = run_test(&ctx, &key, &persona).await;
                 (key, outcome)
