@@ -68,6 +68,13 @@ CREATE VIRTUAL TABLE span_fts USING fts5 (
     prefix = '2 3'
 );
 
+-- Spans sync like results: pushed above a high-water mark on seq, skipping the seq ranges that
+-- pull itself inserted (ARCHITECTURE.md, Sync).
+CREATE TABLE sync_pulled_spans (
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
+
 CREATE TRIGGER spans_recorded AFTER INSERT ON spans
 BEGIN
     INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,

@@ -30,6 +30,9 @@ pub struct Settings {
     /// Also sync demo (mock) runs; they stay local by default.
     #[serde(default)]
     pub sync_demo_runs: bool,
+    /// Leave spans' prompts and responses out of sync (their figures still sync).
+    #[serde(default)]
+    pub sync_without_span_payloads: bool,
 }
 
 pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 60;

@@ -174,7 +174,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
     let files = SettingsFiles::new(crate::paths::config_dir());
     if let Some(Command::Sync { include_demo }) = &cli.command {
-        println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, *include_demo).await?);
+        let options = sync::SyncOptions { include_demo: *include_demo, span_payloads: !files.load()?.sync_without_span_payloads };
+        println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, options).await?);
         return Ok(0);
     }
     if cli.list_models {
@@ -193,7 +194,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return Ok(code);
     }
     // After a batch the summary owns stdout (it may be JSON): the sync reports on stderr.
-    match sync_once(&store, &env, false).await {
+    let options = sync::SyncOptions { include_demo: false, span_payloads: !files.load()?.sync_without_span_payloads };
+    match sync_once(&store, &env, options).await {
         Ok(line) => eprintln!("{line}"),
         Err(f) => {
             eprintln!("error: sync after the batch failed: {}", f.message);
@@ -204,9 +206,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 /// One sync (`chipbench sync`, or `--sync` after a batch); says what moved and what is pending.
-async fn sync_once(store: &Store, env: &dyn Env, include_demo: bool) -> Result<String, Failure> {
+async fn sync_once(store: &Store, env: &dyn Env, options: sync::SyncOptions) -> Result<String, Failure> {
     let remote = sync::remote_from_env(env)?.ok_or_else(|| usage("sync needs TURSO_DATABASE_URL (libsql://…, https://… or http://… for a local server)"))?;
-    let report = sync::sync_recorded(store, &remote, sync::SyncOptions { include_demo }).await?;
+    let report = sync::sync_recorded(store, &remote, options).await?;
     let created = match (&report.adopted, report.created_schema) {
         (Some(a), _) => format!("adopted the seed-era database ({} runs, {} results, {} ratings kept); ", a.runs, a.results, a.ratings),
         (None, true) => "created the shared schema; ".to_owned(),

@@ -4,9 +4,13 @@
 //! - store: 100,000 result inserts; with CHIPBENCH_BENCH_FULL=1, 1,000,000 results and 300,000
 //!   ratings: stats by model and a filtered results page (medians);
 //! - peak RSS of the `chipbench` binary running a 10,080-test mock batch;
-//! - sync: 50,400 results pushed to and pulled from a real Turso server (when CHIPBENCH_TURSODB is set).
+//! - sync: 50,400 results pushed to and pulled from a real Turso server (when CHIPBENCH_TURSODB is set);
+//! - traces: the CPU time recording spans adds to a batch (the binary, concurrency 64, 50 ms fake
+//!   server, with and without `--no-spans`); search over 100,000 spans of about 1 KB (1,000,000
+//!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans.
 //!
-//! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`).
+//! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`); name sections to
+//! run only those: `cargo bench -p chipbench-e2e --bench figures -- traces spans`.
 
 use std::time::{Duration, Instant};
 
@@ -14,11 +18,11 @@ use chipbench_core::{
     bench::{self, Axes, BatchRequest},
     llm::{settings::ProcessEnv, ProviderKind},
     personas,
-    store::{GroupBy, Model, ResultFilter, ResultOrder, StatsQuery, Store, TARGET_RESULT},
+    store::{GroupBy, Model, ResultFilter, ResultOrder, SearchQuery, StatsQuery, Store, TARGET_RESULT},
 };
 use chipbench_core::sync::{self, Remote, SyncOptions};
 use chipbench_e2e::{
-    fixtures::{fill, rate_many, ME},
+    fixtures::{fill, fill_spans, rate_many, vocabulary, ME},
     FakeProvider,
 };
 use tokio_util::sync::CancellationToken;
@@ -28,10 +32,26 @@ const LATENCY: Duration = Duration::from_millis(50);
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!("# Chipbench figures ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
-    rt.block_on(throughput());
-    store_figures();
-    memory();
-    rt.block_on(sync_figures());
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let run = |section: &str| only.is_empty() || only.iter().any(|o| o == section);
+    if run("throughput") {
+        rt.block_on(throughput());
+    }
+    if run("spans") {
+        rt.block_on(span_cpu());
+    }
+    if run("traces") {
+        trace_figures();
+    }
+    if run("store") {
+        store_figures();
+    }
+    if run("memory") {
+        memory();
+    }
+    if run("sync") {
+        rt.block_on(sync_figures());
+    }
 }
 
 /// Sync through a real Turso server (tursodb) when CHIPBENCH_TURSODB names one: 100,800 results
@@ -251,6 +271,77 @@ fn timed<T>(f: impl FnOnce() -> T) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, three runs
+/// each, alternating, against the 50 ms fake server at concurrency 64. The fake runs in this
+/// process, so the child's own CPU time is measured exactly (RUSAGE_CHILDREN).
+async fn span_cpu() {
+    let fake = FakeProvider::start_lean().await;
+    fake.set_latency(LATENCY);
+    let url = fake.base_url();
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for round in 0..6 {
+        let spans = round % 2 == 0;
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--db".to_string(), dir.path().join("cpu.db").display().to_string()];
+        args.extend(["--batch", "--all", "--provider", "openai", "--base-url", &url, "--concurrency", "64"].map(String::from));
+        if !spans {
+            args.push("--no-spans".into());
+        }
+        let before = children_cpu();
+        let out = tokio::process::Command::new(chipbench_e2e::chipbench_bin()).args(&args).env_remove("OPENROUTER_API_KEY").output().await.unwrap();
+        assert!(out.status.code().unwrap_or(99) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let cpu = children_cpu() - before;
+        if spans { with.push(cpu) } else { without.push(cpu) }
+    }
+    let (w, wo) = (median(with), median(without));
+    println!(
+        "spans: a 2,880-test batch (about 5,500 calls, concurrency 64, 50 ms fake server) takes {:.2} s of CPU with spans, {:.2} s with --no-spans (medians of 3): recording adds {:.1}% (target < 10%)",
+        w.as_secs_f64(),
+        wo.as_secs_f64(),
+        100.0 * (w.as_secs_f64() / wo.as_secs_f64() - 1.0)
+    );
+}
+
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct we own.
+    let u = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Search and trace figures over synthetic spans of about 1 KB each.
+fn trace_figures() {
+    let full = std::env::var_os("CHIPBENCH_BENCH_FULL").is_some();
+    let n = if full { 1_000_000 } else { 100_000 };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("spans.db")).unwrap();
+    let (long_trace, took) = fill_spans(&store, n);
+    let words = vocabulary(5_000);
+    let search = |text: String, model: Option<&str>| {
+        let q = SearchQuery { text, model: model.map(String::from), limit: 50, ..SearchQuery::default() };
+        let first = store.search(&q).unwrap();
+        let t = median((0..15).map(|_| timed(|| store.search(&q).unwrap())).collect());
+        (t, first.total, first.total_capped)
+    };
+    let shown = |(t, total, capped): (Duration, u64, bool)| format!("{:.1} ms ({total}{} hits)", ms(t), if capped { "+" } else { "" });
+    let word = shown(search(words[40].clone(), None));
+    let rare = shown(search(words[3_000].clone(), None));
+    let phrase = shown(search("\"night shift handover\"".into(), None));
+    let prefix = shown(search(format!("{}*", &words[700][..4]), None));
+    let filtered = shown(search(words[40].clone(), Some("model-3")));
+    let open = median((0..20).map(|_| timed(|| store.trace(&long_trace, None).unwrap())).collect());
+    println!(
+        "traces: {n} spans of about 1 KB inserted in {:.1} s; search, first page of 50 with snippets (median of 15; target < 100 ms): a common word {word}, a rare word {rare}, a phrase {phrase}, a prefix {prefix}, a common word in one model's spans {filtered}; a trace of 20 spans opens in {:.2} ms (target < 50){}",
+        took.as_secs_f64(),
+        ms(open),
+        if full { "" } else { "  [set CHIPBENCH_BENCH_FULL=1 for 1,000,000 spans]" }
+    );
 }
 
 /// Peak RSS of the real binary running a 10,080-test batch on the mock provider.

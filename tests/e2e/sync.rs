@@ -13,7 +13,7 @@ use rusqlite::types::Value as Sql;
 use crate::support::{chipbench, command};
 
 /// The tests' batches run on the mock provider, so their runs are demo runs: sync them.
-const DEMO: sync::SyncOptions = sync::SyncOptions { include_demo: true };
+const DEMO: sync::SyncOptions = sync::SyncOptions { include_demo: true, span_payloads: true };
 
 /// A tursodb sync server on a free port, stopped when dropped; restartable on the same file.
 pub(crate) struct Turso {
@@ -147,6 +147,11 @@ async fn a_second_client_receives_every_run_result_and_rating_byte_identical() {
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert_same(&a, &b, "B holds exactly A's rows, values and types included");
     assert_eq!(turso.count("SELECT count(*) FROM results").await, 48);
+    let spans = crate::support::query_i64(&a, "SELECT count(*) FROM spans");
+    assert!(spans >= 48 && turso.count("SELECT count(*) FROM spans").await == spans, "every call's span is shared");
+    let traces = "SELECT count(*) || ' ' || sum(span_count) || ' ' || sum(error_count) FROM traces";
+    let conn = |p: &Path| rusqlite::Connection::open(p).unwrap().query_row(traces, [], |r| r.get::<_, String>(0)).unwrap();
+    assert_eq!(conn(&a), conn(&b), "B's traces are rebuilt from the pulled spans");
 
     // B's ratings flow back to A, and A's leaderboard aggregates count them.
     rate_some(&b, "bo@example.com", 5);
@@ -384,6 +389,7 @@ async fn a_batch_with_sync_pushes_its_run_and_a_failed_sync_is_reported() {
     assert!(run.stderr.contains("synced: created the shared schema; pushed"), "{}", run.stderr);
     assert_eq!(turso.count("SELECT count(*) FROM results").await, 24);
     assert_eq!(turso.count("SELECT count(*) FROM runs").await, 1, "a real provider's run is not a demo run: it syncs");
+    assert_eq!(turso.count("SELECT count(*) FROM spans WHERE response IS NOT NULL").await, 48, "with their prompts and responses");
 
     turso.stop().await;
     let run: crate::support::Run = command(&setup.db, &args).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into();
@@ -391,7 +397,7 @@ async fn a_batch_with_sync_pushes_its_run_and_a_failed_sync_is_reported() {
     assert!(run.stderr.contains("sync after the batch failed: the sync server is unreachable"), "{}", run.stderr);
     let status = Store::open(&setup.db).unwrap().sync_status().unwrap();
     assert!(status.last_error.as_deref().unwrap_or_default().contains("unreachable"), "{status:?}");
-    assert_eq!(status.pending, 25, "the second run and its 24 results wait for the next sync");
+    assert_eq!(status.pending, 25 + 48, "the second run, its 24 results and their 48 calls' spans wait for the next sync");
     assert!(status.last_success_at.is_some() && status.last_pushed > 0);
 }
 
@@ -599,4 +605,30 @@ async fn a_deleted_run_syncs_as_a_tombstone() {
     assert!(sb.runs().unwrap().is_empty(), "the deletion reached B");
     assert_eq!(sb.results(&chipbench_core::store::ResultFilter::default()).unwrap().total, 0);
     assert_same(&a, &b, "both hold the same tombstone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spans_can_sync_without_their_prompts_and_responses() {
+    let setup = crate::support::Setup::new().await;
+    let Some(turso) = Turso::start(setup.dir.path()).await else { return };
+    let config = setup.db.with_extension("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("settings.json"), r#"{"sync_without_span_payloads": true}"#).unwrap();
+    let args = ["--batch", "--model", "openai/gpt-5-mini", "--persona", "tech_pm", "--provider", "openai", "--base-url", &setup.url, "--sync"];
+    let run: crate::support::Run = command(&setup.db, &args).env("TURSO_DATABASE_URL", turso.url()).output().await.unwrap().into();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(turso.count("SELECT count(*) FROM spans").await, 48);
+    assert_eq!(turso.count("SELECT count(*) FROM spans WHERE messages IS NULL AND response IS NULL AND parsed IS NULL AND params IS NULL").await, 48, "no payload left the machine");
+    assert_eq!(turso.count("SELECT count(*) FROM spans WHERE model IS NOT NULL AND input_tokens = 200 AND status = 'ok'").await, 48, "the figures did");
+    let local = crate::support::query_i64(&setup.db, "SELECT count(*) FROM spans WHERE response IS NOT NULL");
+    assert_eq!(local, 48, "the local copy keeps everything");
+
+    let other = setup.dir.path().join("other.db");
+    let pulled = sync_cli(&other, &turso).await;
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    let store = Store::open(&other).unwrap();
+    let traces = store.traces(&Default::default()).unwrap();
+    assert_eq!(traces.len(), 24);
+    let t = store.trace(&traces[0].id, None).unwrap();
+    assert!(t.spans.iter().all(|s| s.messages.is_none() && s.response.is_none() && s.input_tokens == 200), "a trace of figures");
 }

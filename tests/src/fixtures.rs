@@ -75,3 +75,81 @@ pub fn rate_many(store: &Store, n: usize) -> std::time::Duration {
     }
     started.elapsed()
 }
+
+/// A made-up vocabulary of `n` words ("kavo", "limesu", ...), so span text has realistic word
+/// frequencies without shipping a corpus.
+pub fn vocabulary(n: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 24] = ["ka", "vo", "li", "me", "su", "ra", "no", "te", "bi", "da", "fu", "ge", "ho", "ji", "ku", "lo", "ma", "ne", "pi", "qu", "ro", "sa", "tu", "we"];
+    (0..n)
+        .map(|i| {
+            let (a, b, c) = (i % 24, (i / 24) % 24, (i / 576) % 24);
+            format!("{}{}{}", SYLLABLES[a], SYLLABLES[b], if i >= 576 { SYLLABLES[c] } else { "" })
+        })
+        .collect()
+}
+
+/// Inserts `n` spans of about 1 KB of text (a prompt and a response drawn from a 5,000-word
+/// vocabulary with Zipf frequencies, plus chip phrases), four per trace, and one trace of 20 spans
+/// (its id is returned with how long the inserts took, generating the text not included).
+pub fn fill_spans(store: &Store, n: usize) -> (String, std::time::Duration) {
+    use chipbench_core::{
+        llm::Message,
+        trace::{CallParams, Span, TraceKind},
+    };
+    use rand::{Rng, SeedableRng};
+    use rand_distr::Distribution;
+    let words = vocabulary(5_000);
+    let zipf = rand_distr::Zipf::new(5_000.0, 1.1).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let text = |rng: &mut rand_chacha::ChaCha8Rng, len: usize| {
+        let mut s = String::with_capacity(len + 16);
+        while s.len() < len {
+            s.push_str(&words[zipf.sample(rng) as usize - 1]);
+            s.push(' ');
+        }
+        s
+    };
+    let chips = ["quarterly board review", "night shift handover", "budget cut", "root cause", "stakeholder map"];
+    let long_trace = chipbench_core::ids::new_id();
+    let mut took = std::time::Duration::ZERO;
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..n {
+        let trace_id = if i < 20 { long_trace.clone() } else { format!("trace-{}", i / 4) };
+        let response = format!("{{\"chips\": [{{\"text\": \"{} {}\", \"type\": \"situation\"}}]}} {}", chips[i % 5], i, text(&mut rng, 380));
+        batch.push(Span {
+            id: format!("span-{i}"),
+            trace_id,
+            parent_id: None,
+            trace_kind: TraceKind::Test,
+            trace_name: format!("model-{} | persona_{} | guided", i % 10, i % 12),
+            run_id: None,
+            kind: ["generation", "selection", "generation", "fill"][i % 4].into(),
+            name: "generation".into(),
+            provider: Some("openai".into()),
+            model: Some(format!("model-{}", i % 10)),
+            ok: i % 50 != 0,
+            error: (i % 50 == 0).then(|| "HTTP 503: upstream overloaded after 5 attempt(s)".into()),
+            messages: Some(vec![Message::user(text(&mut rng, 600))]),
+            params: Some(CallParams { response_format: Some("chips".into()), ..CallParams::default() }),
+            response: Some(response),
+            parsed: None,
+            retries: Vec::new(),
+            input_tokens: 150,
+            output_tokens: 100,
+            cost_usd: 0.0001,
+            billed_cost_usd: None,
+            latency_ms: rng.random_range(200..2000),
+            started_at: chipbench_core::clock::now(),
+            ended_at: chipbench_core::clock::now(),
+            replay_of: None,
+            attributes: None,
+        });
+        if batch.len() == 10_000 || i + 1 == n {
+            let started = Instant::now();
+            store.insert_spans(&batch).unwrap();
+            took += started.elapsed();
+            batch.clear();
+        }
+    }
+    (long_trace, took)
+}

@@ -117,10 +117,12 @@ export type CallParams = {
 	/**  The structured-output schema's name (`chips`, `selection`), absent for free text. */
 	response_format: string | null,
 	/**
-	 *  What seeded the mock provider (real providers never see it), so a replay on the mock
-	 *  answers an unchanged request exactly as the original was answered.
+	 *  What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
+	 *  real providers never see these; they let a replay on the mock answer an unchanged request
+	 *  exactly as the original was answered.
 	 */
 	seed: string | null,
+	want: number | null,
 };
 
 export type Change = "kept" | "added" | "removed";
@@ -541,6 +543,8 @@ export type Settings = {
 	sync_interval_secs?: number | null,
 	/**  Also sync demo (mock) runs; they stay local by default. */
 	sync_demo_runs?: boolean,
+	/**  Leave spans' prompts and responses out of sync (their figures still sync). */
+	sync_without_span_payloads?: boolean,
 };
 
 export type SettingsView = {

@@ -1,12 +1,12 @@
-//! The local side of sync: what is waiting to be pushed (the outbox, and results above the
-//! pushed mark), forgetting it once the remote has committed it, and applying pulled rows under
-//! the tables' rules (`crate::sync::tables`) in one transaction with the pull cursor.
+//! The local side of sync: what is waiting to be pushed (the outbox, and results and spans above
+//! their pushed marks), forgetting it once the remote has committed it, and applying pulled rows
+//! under the tables' rules (`crate::sync::tables`) in one transaction with the pull cursor.
 
 use rusqlite::{params_from_iter, types::Value as Sql, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store};
-use crate::sync::tables::{self, Side, SyncTable};
+use crate::sync::tables::{Side, SyncTable, TABLES};
 
 /// Changes waiting for a push, and what to forget once the remote has them.
 #[derive(Debug, Default)]
@@ -15,15 +15,33 @@ pub struct Pending {
     pub rows: Vec<(&'static SyncTable, Vec<Sql>)>,
     /// Outbox entries up to this seq are covered.
     outbox_through: i64,
-    /// Results up to this seq are covered.
-    results_through: i64,
+    /// Per table pushed by seq (results, spans): rows up to this seq are covered.
+    through: Vec<(&'static SyncTable, i64)>,
 }
 
 impl Pending {
     /// True when nothing is to be sent or forgotten.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty() && self.outbox_through == 0 && self.results_through == 0
+        self.rows.is_empty() && self.outbox_through == 0 && self.through.is_empty()
     }
+}
+
+/// What a push sends.
+#[derive(Debug, Clone, Copy)]
+pub struct PushScope {
+    /// Demo (mock) runs and everything under them.
+    pub include_demo: bool,
+    /// Spans' prompts and responses; without them a span arrives with its figures only.
+    pub span_payloads: bool,
+}
+
+fn pushed_mark(c: &Connection, t: &SyncTable) -> rusqlite::Result<i64> {
+    Ok(state(c, &format!("{}_pushed_seq", t.name))?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Rows of a by-seq table above `mark` that pull did not insert.
+fn not_pulled(t: &SyncTable) -> String {
+    format!("NOT EXISTS (SELECT 1 FROM sync_pulled_{} p WHERE seq BETWEEN p.first_seq AND p.last_seq)", t.name)
 }
 
 fn state(c: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -56,6 +74,7 @@ fn not_demo(t: &SyncTable) -> &'static str {
     match t.name {
         "runs" => " AND is_demo = 0",
         "results" => " AND run_id IN (SELECT id FROM runs WHERE is_demo = 0)",
+        "spans" => " AND (run_id IS NULL OR run_id IN (SELECT id FROM runs WHERE is_demo = 0))",
         "ratings" => {
             " AND NOT EXISTS (SELECT 1 FROM results x JOIN runs u ON u.id = x.run_id WHERE x.id = ratings.target_id AND u.is_demo = 1)"
         }
@@ -72,45 +91,44 @@ fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Re
 
 impl Store {
     /// Up to about `max_rows` rows waiting for a push: outbox entries first (runs, models, prompts,
-    /// ratings; each row once, as it is now), then results above the pushed mark. Without
-    /// `include_demo`, demo runs and what belongs to them are passed over (and so forgotten; see
-    /// [`Store::sync_include_demo`]).
-    pub fn sync_pending(&self, max_rows: usize, include_demo: bool) -> Result<Pending> {
+    /// ratings; each row once, as it is now), then results and spans above their pushed marks.
+    /// Without `include_demo`, demo runs and what belongs to them are passed over (and so
+    /// forgotten; see [`Store::sync_include_demo`]).
+    pub fn sync_pending(&self, max_rows: usize, scope: PushScope) -> Result<Pending> {
         let filter = |t: &SyncTable| {
             let quarantined = format!(" AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.tbl = '{}' AND q.id = {}.id)", t.name, t.name);
-            if include_demo { quarantined } else { format!("{}{quarantined}", not_demo(t)) }
+            if scope.include_demo { quarantined } else { format!("{}{quarantined}", not_demo(t)) }
         };
+        let send = |t: &'static SyncTable, row: Vec<Sql>| (t, if scope.span_payloads { row } else { t.without_payload(row) });
         self.read(|c| {
             let mut pending = Pending::default();
             let mut stmt = c.prepare_cached("SELECT seq, tbl, id FROM sync_outbox ORDER BY seq LIMIT ?1")?;
             let entries: Vec<(i64, String, String)> =
                 stmt.query_map([max_rows as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
             let mut seen = std::collections::HashSet::new();
-            for t in &tables::TABLES {
+            for t in &TABLES {
                 for (seq, _, id) in entries.iter().filter(|(_, tbl, _)| tbl == t.name) {
                     pending.outbox_through = pending.outbox_through.max(*seq);
                     if seen.insert((t.name, id.clone())) {
                         // A row deleted locally since has nothing to send.
                         let by_id = format!("WHERE id = ?1{}", filter(t));
-                        pending.rows.extend(row(c, t, &by_id, Sql::Text(id.clone()))?.into_iter().map(|r| (t, r)));
+                        pending.rows.extend(row(c, t, &by_id, Sql::Text(id.clone()))?.into_iter().map(|r| send(t, r)));
                     }
                 }
             }
-            let room = max_rows.saturating_sub(pending.rows.len()).max(1) as i64;
-            let mark: i64 = state(c, "results_pushed_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-            let through: Option<i64> = c.query_row(
-                "SELECT max(seq) FROM (SELECT seq FROM results WHERE seq > ?1 ORDER BY seq LIMIT ?2)",
-                [mark, room],
-                |r| r.get(0),
-            )?;
-            if let Some(through) = through {
-                let results = tables::table("results").expect("results is synced");
-                let window = format!(
-                    "WHERE seq > {mark} AND seq <= ?1 AND NOT EXISTS (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq){} ORDER BY seq",
-                    filter(results)
-                );
-                pending.rows.extend(row(c, results, &window, Sql::Integer(through))?.into_iter().map(|r| (results, r)));
-                pending.results_through = through;
+            for t in TABLES.iter().filter(|t| t.by_seq) {
+                let room = max_rows.saturating_sub(pending.rows.len()) as i64;
+                if room == 0 {
+                    break;
+                }
+                let mark = pushed_mark(c, t)?;
+                let through: Option<i64> =
+                    c.query_row(&format!("SELECT max(seq) FROM (SELECT seq FROM {} WHERE seq > ?1 ORDER BY seq LIMIT ?2)", t.name), [mark, room], |r| r.get(0))?;
+                if let Some(through) = through {
+                    let window = format!("WHERE seq > {mark} AND seq <= ?1 AND {}{} ORDER BY seq", not_pulled(t), filter(t));
+                    pending.rows.extend(row(c, t, &window, Sql::Integer(through))?.into_iter().map(|r| send(t, r)));
+                    pending.through.push((t, through));
+                }
             }
             Ok(pending)
         })
@@ -120,9 +138,9 @@ impl Store {
     pub fn sync_pushed(&self, pending: &Pending) -> Result<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [pending.outbox_through])?;
-            if pending.results_through > 0 {
-                set_state(tx, "results_pushed_seq", &pending.results_through.to_string())?;
-                tx.execute("DELETE FROM sync_pulled_results WHERE last_seq <= ?1", [pending.results_through])?;
+            for (t, through) in &pending.through {
+                set_state(tx, &format!("{}_pushed_seq", t.name), &through.to_string())?;
+                tx.execute(&format!("DELETE FROM sync_pulled_{} WHERE last_seq <= ?1", t.name), [through])?;
             }
             Ok(())
         })
@@ -139,7 +157,8 @@ impl Store {
                     "INSERT INTO sync_outbox (tbl, id) SELECT 'runs', id FROM runs WHERE is_demo = 1;
                      INSERT INTO sync_outbox (tbl, id) SELECT 'results', r.id FROM results r JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
                      INSERT INTO sync_outbox (tbl, id) SELECT 'ratings', x.id FROM ratings x JOIN results r ON r.id = x.target_id
-                         JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;",
+                         JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'spans', s.id FROM spans s JOIN runs u ON u.id = s.run_id WHERE u.is_demo = 1;",
                 )?;
                 set_state(tx, "demo_included", "1")?;
             } else if !include && was {
@@ -149,17 +168,15 @@ impl Store {
         })
     }
 
-    /// Rows waiting for a push (outbox entries and unpushed results).
+    /// Rows waiting for a push (outbox entries, unpushed results and spans).
     pub fn sync_pending_count(&self) -> Result<u64> {
         self.read(|c| {
-            let mark: i64 = state(c, "results_pushed_seq")?.and_then(|v| v.parse().ok()).unwrap_or(0);
-            Ok(c.query_row(
-                "SELECT (SELECT count(DISTINCT tbl || id) FROM sync_outbox)
-                      + (SELECT count(*) FROM results WHERE seq > ?1 AND NOT EXISTS
-                            (SELECT 1 FROM sync_pulled_results p WHERE seq BETWEEN p.first_seq AND p.last_seq))",
-                [mark],
-                |r| r.get(0),
-            )?)
+            let mut n: u64 = c.query_row("SELECT count(DISTINCT tbl || id) FROM sync_outbox", [], |r| r.get(0))?;
+            for t in TABLES.iter().filter(|t| t.by_seq) {
+                let sql = format!("SELECT count(*) FROM {} WHERE seq > ?1 AND {}", t.name, not_pulled(t));
+                n += c.query_row(&sql, [pushed_mark(c, t)?], |r| r.get::<_, u64>(0))?;
+            }
+            Ok(n)
         })
     }
 
@@ -227,16 +244,19 @@ impl Store {
     pub fn sync_apply(&self, t: &SyncTable, rows: &[Option<Vec<Sql>>], cursor: (i64, &str)) -> Result<usize> {
         self.write(|tx| {
             let outbox_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0))?;
-            let results_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM results", [], |r| r.get(0))?;
+            let max_seq = |tx: &Connection| tx.query_row(&format!("SELECT coalesce(max(seq), 0) FROM {}", t.name), [], |r| r.get::<_, i64>(0));
+            let seq_before = if t.by_seq { max_seq(tx)? } else { 0 };
             let mut stmt = tx.prepare_cached(&t.upsert_sql(Side::Local))?;
             let mut changed = 0;
             for values in rows.iter().flatten() {
                 changed += stmt.execute(params_from_iter(values))?;
             }
             tx.execute("DELETE FROM sync_outbox WHERE seq > ?1", [outbox_before])?;
-            let results_after: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM results", [], |r| r.get(0))?;
-            if results_after > results_before {
-                tx.execute("INSERT INTO sync_pulled_results (first_seq, last_seq) VALUES (?1, ?2)", [results_before + 1, results_after])?;
+            if t.by_seq {
+                let seq_after = max_seq(tx)?;
+                if seq_after > seq_before {
+                    tx.execute(&format!("INSERT INTO sync_pulled_{} (first_seq, last_seq) VALUES (?1, ?2)", t.name), [seq_before + 1, seq_after])?;
+                }
             }
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)
@@ -253,9 +273,10 @@ mod tests {
         let (_d, store) = temp_store();
         let demo = crate::store::runs::tests::new_run(&store, true).summary.id;
         store.insert_results(&demo, &[crate::testing::sample_result("m", "p", 10, 0.0)]).unwrap();
-        let pending = |include| store.sync_pending(1000, include).unwrap().rows.iter().filter(|(t, _)| t.name != "models" && t.name != "prompts").count();
+        let scope = |include_demo| super::PushScope { include_demo, span_payloads: true };
+        let pending = |include| store.sync_pending(1000, scope(include)).unwrap().rows.iter().filter(|(t, _)| t.name != "models" && t.name != "prompts").count();
         assert_eq!(pending(false), 0, "demo rows are passed over");
-        store.sync_pushed(&store.sync_pending(1000, false).unwrap()).unwrap();
+        store.sync_pushed(&store.sync_pending(1000, scope(false)).unwrap()).unwrap();
         store.sync_include_demo(true).unwrap();
         assert_eq!(pending(true), 2, "the demo run and its result are queued again");
         store.sync_include_demo(true).unwrap();

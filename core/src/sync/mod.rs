@@ -16,11 +16,12 @@ pub use remote::Remote;
 use remote::{from_hrana, stmt};
 use tables::{Side, TABLES};
 
-use crate::store::{Store, StoreError};
+use crate::store::{PushScope, Store, StoreError};
 
 /// The remote schema this build writes. A remote whose minimum compatible version is above it is
-/// left alone.
-pub const REMOTE_SCHEMA_VERSION: i64 = 1;
+/// left alone. 2 added spans; builds of version 1 still sync with it (they leave spans alone), so
+/// the minimum compatible version stays 1.
+pub const REMOTE_SCHEMA_VERSION: i64 = 2;
 
 /// Rows per push batch and per pull page (a push of 2,000 rows is well under the ~4 MB a request
 /// should stay below).
@@ -88,6 +89,8 @@ pub struct SyncReport {
 pub struct SyncOptions {
     /// Demo (mock) runs, their results and ratings are kept local unless the user asks.
     pub include_demo: bool,
+    /// Spans' prompts and responses (their large part); without them spans sync their figures.
+    pub span_payloads: bool,
 }
 
 /// One sync: the remote schema checked (created when missing), local changes pushed, remote
@@ -241,7 +244,7 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
     let me = Sql::Text(store.installation_id().to_owned());
     let (mut pushed, mut quarantined) = (0, 0);
     loop {
-        let mut pending = store.sync_pending(PUSH_ROWS, options.include_demo)?;
+        let mut pending = store.sync_pending(PUSH_ROWS, PushScope { include_demo: options.include_demo, span_payloads: options.span_payloads })?;
         if pending.is_empty() {
             return Ok((pushed, quarantined));
         }

@@ -25,10 +25,16 @@ pub struct SyncTable {
     /// server may parse JSON floats with less than full precision (tursodb does), and a synced
     /// copy must be bit-identical.
     pub reals: &'static [&'static str],
+    /// Immutable and numerous (results, spans): pushed above a high-water mark on the local
+    /// `seq` instead of through the outbox, skipping the seq ranges pull inserted
+    /// (`sync_pulled_<table>`).
+    pub by_seq: bool,
+    /// Large columns a sync may leave out (sent as NULL), by the user's choice.
+    pub payload: &'static [&'static str],
 }
 
 /// Parents before children: a pull applies runs before their results.
-pub const TABLES: [SyncTable; 5] = [
+pub const TABLES: [SyncTable; 6] = [
     SyncTable {
         name: "runs",
         columns: &[
@@ -37,14 +43,25 @@ pub const TABLES: [SyncTable; 5] = [
         ],
         rule: Rule::RunProgress,
         reals: &[],
+        by_seq: false,
+        payload: &[],
     },
     SyncTable {
         name: "models",
         columns: &["id", "name", "input_price", "output_price", "updated_at", "deleted_at"],
         rule: Rule::LastWriter,
         reals: &["input_price", "output_price"],
+        by_seq: false,
+        payload: &[],
     },
-    SyncTable { name: "prompts", columns: &["id", "name", "version", "text", "created_at"], rule: Rule::Immutable, reals: &[] },
+    SyncTable {
+        name: "prompts",
+        columns: &["id", "name", "version", "text", "created_at"],
+        rule: Rule::Immutable,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
     SyncTable {
         name: "results",
         columns: &[
@@ -55,12 +72,28 @@ pub const TABLES: [SyncTable; 5] = [
         ],
         rule: Rule::Immutable,
         reals: &["cost_usd", "billed_cost_usd"],
+        by_seq: true,
+        payload: &[],
     },
     SyncTable {
         name: "ratings",
         columns: &["id", "target_kind", "target_id", "user_id", "rating", "created_at", "updated_at", "deleted_at"],
         rule: Rule::LastWriter,
         reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "spans",
+        columns: &[
+            "id", "trace_id", "parent_id", "trace_kind", "trace_name", "run_id", "kind", "name", "provider", "model", "status",
+            "error", "messages", "params", "response", "parsed", "attempts", "input_tokens", "output_tokens", "cost_usd",
+            "billed_cost_usd", "latency_ms", "started_at", "ended_at", "replay_of", "attributes", "origin",
+        ],
+        rule: Rule::Immutable,
+        reals: &["cost_usd", "billed_cost_usd"],
+        by_seq: true,
+        payload: &["messages", "params", "response", "parsed", "attributes"],
     },
 ];
 
@@ -76,6 +109,11 @@ pub enum Side {
 }
 
 impl SyncTable {
+    /// A row without its payload columns (a sync that leaves them out sends NULL).
+    pub fn without_payload(&self, row: Vec<Sql>) -> Vec<Sql> {
+        row.into_iter().zip(self.columns).map(|(v, c)| if self.payload.contains(c) { Sql::Null } else { v }).collect()
+    }
+
     /// A local row as it is sent: REAL values as exact decimal text.
     pub fn to_remote(&self, row: &[Sql]) -> Vec<Sql> {
         self.map_reals(row, |v| match v {
@@ -193,5 +231,16 @@ mod tests {
         let runs = table("runs").unwrap().upsert_sql(Side::Remote);
         assert!(runs.contains("rev = excluded.rev") && runs.contains("runs.status <> 'completed'"), "{runs}");
         assert!(table("results").unwrap().upsert_sql(Side::Local).ends_with("ON CONFLICT(id) DO NOTHING"));
+    }
+
+    #[test]
+    fn a_span_without_its_payload_keeps_everything_else() {
+        let t = table("spans").unwrap();
+        let row: Vec<Sql> = t.columns.iter().map(|c| Sql::Text(format!("v-{c}"))).collect();
+        let bare = t.without_payload(row.clone());
+        for (c, (before, after)) in t.columns.iter().zip(row.iter().zip(&bare)) {
+            let dropped = ["messages", "params", "response", "parsed", "attributes"].contains(c);
+            assert_eq!(after, if dropped { &Sql::Null } else { before }, "{c}");
+        }
     }
 }

@@ -109,7 +109,7 @@ impl Lab<'_> {
             temperature: req.temperature.or(params.temperature),
             max_tokens: req.max_tokens.or(params.max_tokens),
             seed_key: params.seed.unwrap_or_else(|| original.id.clone()),
-            want: want_of(&original),
+            want: params.want.map_or(10, |w| w as usize),
         };
         let ctx = SpanContext {
             trace_id: ids::new_id(),
@@ -192,14 +192,6 @@ fn check_messages(messages: &[Message]) -> Result<(), LabError> {
         Some(m) if m.role == Role::User => Err(LabError::Invalid("prompt: the user message is empty".into())),
         Some(_) => Err(LabError::Invalid("messages: the last message must be the user's prompt".into())),
         None => Err(LabError::Invalid("prompt: the user message is empty".into())),
-    }
-}
-
-/// How many chips (or step-1 chips) the original call was about, for the mock's answer length.
-fn want_of(span: &Span) -> usize {
-    match span.parsed.as_ref() {
-        Some(p) => p.get("chips").or_else(|| p.get("selected_ids")).and_then(|v| v.as_array()).map_or(10, |a| a.len().max(1)),
-        None => 10,
     }
 }
 

@@ -50,9 +50,11 @@ pub struct CallParams {
     pub max_tokens: Option<u32>,
     /// The structured-output schema's name (`chips`, `selection`), absent for free text.
     pub response_format: Option<String>,
-    /// What seeded the mock provider (real providers never see it), so a replay on the mock
-    /// answers an unchanged request exactly as the original was answered.
+    /// What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
+    /// real providers never see these; they let a replay on the mock answer an unchanged request
+    /// exactly as the original was answered.
     pub seed: Option<String>,
+    pub want: Option<u32>,
 }
 
 /// One recorded call (or, for imported spans, one step of another tool's trace).
@@ -156,6 +158,7 @@ impl Recorder {
             max_tokens: req.max_tokens,
             response_format: req.kind.schema_name().map(str::to_owned),
             seed: Some(req.seed_key.clone()),
+            want: Some(req.want as u32),
         };
         let mut span = Span {
             id: self.id,

@@ -45,8 +45,9 @@ async fn sync_once(state: &AppState) -> std::result::Result<(), SyncError> {
     let Some(remote) = sync::remote_from_env(&env)? else {
         return Err(SyncError::Config("sync needs a Turso database URL: set it in Settings".into()));
     };
-    let include_demo = state.files.load().map_err(|e| SyncError::Config(e.to_string()))?.sync_demo_runs;
-    sync::sync_recorded(&state.store, &remote, SyncOptions { include_demo }).await.map(drop)
+    let settings = state.files.load().map_err(|e| SyncError::Config(e.to_string()))?;
+    let options = SyncOptions { include_demo: settings.sync_demo_runs, span_payloads: !settings.sync_without_span_payloads };
+    sync::sync_recorded(&state.store, &remote, options).await.map(drop)
 }
 
 fn announce<R: Runtime>(app: &AppHandle<R>) {
