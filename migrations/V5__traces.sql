@@ -16,11 +16,11 @@ CREATE TABLE spans (
     model           TEXT,
     status          TEXT NOT NULL CHECK (status IN ('ok', 'error')),
     error           TEXT,
-    messages        TEXT CHECK (messages IS NULL OR json_valid(messages)),  -- [{role, content}]
-    params          TEXT CHECK (params IS NULL OR json_valid(params)),      -- temperature, max_tokens, response_format
-    response        TEXT,
-    parsed          TEXT CHECK (parsed IS NULL OR json_valid(parsed)),
-    attempts        TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(attempts)), -- failed attempts before the last
+    -- JSON columns are written by serde only; no json_valid CHECK, which would parse every prompt again.
+    messages        TEXT,                 -- [{role, content}]
+    params          TEXT,                 -- temperature, max_tokens, response_format, the mock's seed
+    response        TEXT,                 -- its parsed output is derived when read (the response contract)
+    attempts        TEXT NOT NULL DEFAULT '[]', -- failed attempts before the last
     input_tokens    INTEGER NOT NULL DEFAULT 0,
     output_tokens   INTEGER NOT NULL DEFAULT 0,
     cost_usd        REAL NOT NULL DEFAULT 0,  -- at the price table
@@ -29,7 +29,7 @@ CREATE TABLE spans (
     started_at      TEXT NOT NULL,
     ended_at        TEXT NOT NULL,
     replay_of       TEXT,                 -- a replay: the span it replays
-    attributes      TEXT CHECK (attributes IS NULL OR json_valid(attributes)), -- imported spans' own
+    attributes      TEXT,                 -- imported spans' own
     origin          TEXT NOT NULL
 );
 CREATE INDEX spans_by_trace ON spans (trace_id, started_at);
@@ -54,7 +54,9 @@ CREATE INDEX traces_by_last ON traces (last_seq);
 
 -- The searchable text of a span: its trace's name, what was sent (every message), what came
 -- back, and the error. A view, so the text is stored once (in spans) and FTS5 reads snippets
--- from it by rowid.
+-- from it by rowid. Indexing costs several times what storing a span does, so it is not done in
+-- the writing transaction: `span_fts_mark` says which spans are indexed, and the store indexes
+-- the rest in the background and before a search (core/src/store/traces.rs).
 CREATE VIEW span_text (seq, trace_name, input, response, error) AS
 SELECT seq, trace_name,
        (SELECT group_concat(value ->> 'content', char(10)) FROM json_each(spans.messages)),
@@ -65,8 +67,13 @@ CREATE VIRTUAL TABLE span_fts USING fts5 (
     trace_name, input, response, error,
     content = 'span_text', content_rowid = 'seq',
     tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    prefix = '3'
 );
+
+CREATE TABLE span_fts_mark (
+    seq INTEGER NOT NULL       -- spans up to this seq are in span_fts
+);
+INSERT INTO span_fts_mark (seq) VALUES (0);
 
 -- Spans sync like results: pushed above a high-water mark on seq, skipping the seq ranges that
 -- pull itself inserted (ARCHITECTURE.md, Sync).
@@ -90,6 +97,4 @@ BEGIN
         output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd,
         last_seq = max(last_seq, excluded.last_seq);
-    INSERT INTO span_fts (rowid, trace_name, input, response, error)
-    SELECT seq, trace_name, input, response, error FROM span_text WHERE seq = NEW.seq;
 END;

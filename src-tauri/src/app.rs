@@ -103,6 +103,7 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
     };
     let app = build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start");
     commands::sync::spawn_background(app.handle().clone());
+    commands::traces::spawn_indexer(app.state::<AppState>().store.clone());
     app.run(|_, _| {});
     std::process::ExitCode::SUCCESS
 }

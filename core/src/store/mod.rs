@@ -26,7 +26,7 @@ pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, PushScope, SyncStatus};
-pub use traces::{ImportSummary, ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP};
+pub use traces::{ImportSummary, ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP, INDEX_CHUNK};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 
 mod embedded {

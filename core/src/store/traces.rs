@@ -1,12 +1,19 @@
-//! Traces and spans: group-committed span inserts (immutable once written; the `traces` row and
-//! the FTS5 index follow by trigger), the newest traces, one trace with its spans and replays,
-//! and full-text search with highlighted snippets. Spans of deleted runs are hidden everywhere.
+//! Traces and spans: group-committed span inserts (immutable once written; the `traces` row
+//! follows by trigger), the newest traces, one trace with its spans and replays, and full-text
+//! search with highlighted snippets. Spans of deleted runs are hidden everywhere.
+//!
+//! The FTS5 index is not written with the span: indexing costs several times what storing does,
+//! and a batch must not pay it per call. [`Store::index_spans`] indexes stored spans in order
+//! (the app does it in the background, a search first catches up), so search sees every span.
 
 use rusqlite::{params, params_from_iter, types::Value as Sql, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, StoreError};
-use crate::trace::{query, Span, TraceKind};
+use crate::{
+    llm::CallKind,
+    trace::{parsed_output, query, Span, TraceKind},
+};
 
 /// A span belongs to no run, or to a live one.
 const LIVE: &str = "(s.run_id IS NULL OR s.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))";
@@ -109,13 +116,15 @@ pub struct SearchPage {
 /// count stops here and the page says "10,000+".
 pub const COUNT_CAP: u64 = 10_000;
 const MAX_PAGE: u32 = 500;
+/// Spans indexed per transaction: keeps the write lock short beside a running batch.
+pub const INDEX_CHUNK: usize = 2_000;
 // Snippet markers: control characters no tokenized text contains, split out in Rust so the UI
 // renders the parts as text (never as HTML).
 const HIT_START: char = '\u{2}';
 const HIT_END: char = '\u{3}';
 
 const SPAN_COLUMNS: &str = "s.id, s.trace_id, s.parent_id, s.trace_kind, s.trace_name, s.run_id, s.kind, s.name, s.provider,
-    s.model, s.status, s.error, s.messages, s.params, s.response, s.parsed, s.attempts, s.input_tokens, s.output_tokens,
+    s.model, s.status, s.error, s.messages, s.params, s.response, s.attempts, s.input_tokens, s.output_tokens,
     s.cost_usd, s.billed_cost_usd, s.latency_ms, s.started_at, s.ended_at, s.replay_of, s.attributes";
 
 fn json<T: Serialize>(v: &T) -> String {
@@ -134,6 +143,10 @@ fn trace_kind(r: &Row, i: usize) -> rusqlite::Result<TraceKind> {
 }
 
 fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
+    let kind: String = r.get(6)?;
+    let response: Option<String> = r.get(14)?;
+    // Derived here rather than stored: parsing every response again during a batch would cost it.
+    let parsed = CallKind::parse(&kind).zip(response.as_deref()).and_then(|(k, text)| parsed_output(k, text));
     Ok(Span {
         id: r.get(0)?,
         trace_id: r.get(1)?,
@@ -141,7 +154,7 @@ fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
         trace_kind: trace_kind(r, 3)?,
         trace_name: r.get(4)?,
         run_id: r.get(5)?,
-        kind: r.get(6)?,
+        kind,
         name: r.get(7)?,
         provider: r.get(8)?,
         model: r.get(9)?,
@@ -149,18 +162,18 @@ fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
         error: r.get(11)?,
         messages: from_json(r, 12)?,
         params: from_json(r, 13)?,
-        response: r.get(14)?,
-        parsed: from_json(r, 15)?,
-        retries: from_json(r, 16)?.unwrap_or_default(),
-        input_tokens: r.get(17)?,
-        output_tokens: r.get(18)?,
-        cost_usd: r.get(19)?,
-        billed_cost_usd: r.get(20)?,
-        latency_ms: r.get(21)?,
-        started_at: r.get(22)?,
-        ended_at: r.get(23)?,
-        replay_of: r.get(24)?,
-        attributes: from_json(r, 25)?,
+        response,
+        parsed,
+        retries: from_json(r, 15)?.unwrap_or_default(),
+        input_tokens: r.get(16)?,
+        output_tokens: r.get(17)?,
+        cost_usd: r.get(18)?,
+        billed_cost_usd: r.get(19)?,
+        latency_ms: r.get(20)?,
+        started_at: r.get(21)?,
+        ended_at: r.get(22)?,
+        replay_of: r.get(23)?,
+        attributes: from_json(r, 24)?,
     })
 }
 
@@ -187,10 +200,10 @@ fn trace_from_row(r: &Row) -> rusqlite::Result<TraceSummary> {
 pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider, model, status,
-             error, messages, params, response, parsed, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
+             error, messages, params, response, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
              latency_ms, started_at, ended_at, replay_of, attributes, origin)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-             ?24, ?25, ?26, ?27)
+             ?24, ?25, ?26)
          ON CONFLICT (id) DO NOTHING",
     )?;
     let mut inserted = 0;
@@ -211,7 +224,6 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             s.messages.as_ref().map(json),
             s.params.as_ref().map(json),
             s.response,
-            s.parsed.as_ref().map(json),
             json(&s.retries),
             s.input_tokens,
             s.output_tokens,
@@ -263,6 +275,29 @@ impl Store {
         let inserted = self.insert_spans(spans)? as u64;
         let traces: std::collections::HashSet<&str> = spans.iter().map(|s| s.trace_id.as_str()).collect();
         Ok(ImportSummary { spans: inserted, traces: traces.len() as u64, already_stored: spans.len() as u64 - inserted })
+    }
+
+    /// Makes up to `max` stored spans searchable, oldest first, in one transaction; returns how
+    /// many (0: the index is complete).
+    pub fn index_spans(&self, max: usize) -> Result<usize> {
+        self.write(|tx| {
+            let mark: i64 = tx.query_row("SELECT seq FROM span_fts_mark", [], |r| r.get(0))?;
+            let through: Option<i64> =
+                tx.query_row("SELECT max(seq) FROM (SELECT seq FROM spans WHERE seq > ?1 ORDER BY seq LIMIT ?2)", params![mark, max as i64], |r| r.get(0))?;
+            let Some(through) = through else { return Ok(0) };
+            let n = tx.execute(
+                "INSERT INTO span_fts (rowid, trace_name, input, response, error)
+                 SELECT seq, trace_name, input, response, error FROM span_text WHERE seq > ?1 AND seq <= ?2",
+                [mark, through],
+            )?;
+            tx.execute("UPDATE span_fts_mark SET seq = ?1", [through])?;
+            Ok(n)
+        })
+    }
+
+    /// Spans stored but not yet searchable.
+    pub fn unindexed_spans(&self) -> Result<u64> {
+        self.read(|c| Ok(c.query_row("SELECT count(*) FROM spans WHERE seq > (SELECT seq FROM span_fts_mark)", [], |r| r.get(0))?))
     }
 
     /// The newest traces first (by their newest span).
@@ -325,9 +360,11 @@ impl Store {
         })
     }
 
-    /// Full-text search over span text, newest first, with a highlighted snippet per hit.
+    /// Full-text search over span text, newest first, with a highlighted snippet per hit. Spans
+    /// not yet indexed are indexed first, so every stored span can be found.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
         let fts = query::fts_query(&q.text).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        while self.index_spans(INDEX_CHUNK)? > 0 {}
         let limit = if q.limit == 0 { 50 } else { q.limit.min(MAX_PAGE) };
         let mut p = vec![Sql::Text(fts)];
         let mut clause = format!("span_fts MATCH ?1 AND {LIVE}");
@@ -495,6 +532,32 @@ mod tests {
         assert_eq!(only_errors.hits.iter().map(|h| h.span_id.as_str()).collect::<Vec<_>>(), vec!["c"]);
         let err = search(&store, r#""unclosed"#).unwrap_err();
         assert!(matches!(err, StoreError::Invalid(ref m) if m.contains("never closed")), "{err}");
+    }
+
+    #[test]
+    fn spans_are_indexed_after_they_are_stored_in_chunks() {
+        let (_d, store) = temp_store();
+        let spans: Vec<Span> = (0..5).map(|i| span(&format!("t{i}"), &format!("s{i}"), "budget review", "ok")).collect();
+        store.insert_spans(&spans).unwrap();
+        assert_eq!(store.unindexed_spans().unwrap(), 5, "storing does not index");
+        assert_eq!(store.index_spans(2).unwrap(), 2);
+        assert_eq!(store.unindexed_spans().unwrap(), 3);
+        assert_eq!(search(&store, "budget").unwrap().total, 5, "a search indexes the rest first");
+        assert_eq!((store.unindexed_spans().unwrap(), store.index_spans(10).unwrap()), (0, 0));
+    }
+
+    #[test]
+    fn a_chip_calls_parsed_output_is_read_from_its_response() {
+        let (_d, store) = temp_store();
+        let mut chips = span("t", "a", "Generate chips", r#"Here: {"chips":[{"text":"budget review","type":"situation"}]}"#);
+        chips.kind = "generation".into();
+        let mut prose = span("t", "bb", "Generate chips", "sorry, I cannot");
+        prose.kind = "fill".into();
+        store.insert_spans(&[chips, prose, span("t", "ccc", "hi", "hello")]).unwrap();
+        let spans = store.trace("t", None).unwrap().spans;
+        assert_eq!(spans[0].parsed.as_ref().unwrap()["chips"][0]["text"], "budget review");
+        assert!(spans[1].parsed.as_ref().unwrap()["error"].is_string(), "why it did not parse");
+        assert_eq!(spans[2].parsed, None, "free text has no contract");
     }
 
     #[test]

@@ -87,13 +87,13 @@ pub const TABLES: [SyncTable; 6] = [
         name: "spans",
         columns: &[
             "id", "trace_id", "parent_id", "trace_kind", "trace_name", "run_id", "kind", "name", "provider", "model", "status",
-            "error", "messages", "params", "response", "parsed", "attempts", "input_tokens", "output_tokens", "cost_usd",
+            "error", "messages", "params", "response", "attempts", "input_tokens", "output_tokens", "cost_usd",
             "billed_cost_usd", "latency_ms", "started_at", "ended_at", "replay_of", "attributes", "origin",
         ],
         rule: Rule::Immutable,
         reals: &["cost_usd", "billed_cost_usd"],
         by_seq: true,
-        payload: &["messages", "params", "response", "parsed", "attributes"],
+        payload: &["messages", "params", "response", "attributes"],
     },
 ];
 
@@ -239,7 +239,7 @@ mod tests {
         let row: Vec<Sql> = t.columns.iter().map(|c| Sql::Text(format!("v-{c}"))).collect();
         let bare = t.without_payload(row.clone());
         for (c, (before, after)) in t.columns.iter().zip(row.iter().zip(&bare)) {
-            let dropped = ["messages", "params", "response", "parsed", "attributes"].contains(c);
+            let dropped = ["messages", "params", "response", "attributes"].contains(c);
             assert_eq!(after, if dropped { &Sql::Null } else { before }, "{c}");
         }
     }

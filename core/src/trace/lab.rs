@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{diff, Recorder, Span, SpanContext, SpanObserver, SpanStarted, TraceKind};
+use super::{diff, Recorder, Span, SpanContext, SpanObserver, TraceKind};
 use crate::{
     ids,
     llm::{settings::Env, CallKind, ChatRequest, Message, PriceTable, Provider, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
@@ -197,13 +197,10 @@ fn check_messages(messages: &[Message]) -> Result<(), LabError> {
 
 /// One call, recorded; a failure is a span with its error, not an `Err`.
 async fn call(provider: &Provider, prices: &PriceTable, ctx: &SpanContext, req: ChatRequest, policy: &RetryPolicy, cancel: &CancellationToken, observer: Option<&dyn SpanObserver>) -> Span {
-    let (recorder, started): (Recorder, SpanStarted) = Recorder::start(ctx, &req);
-    if let Some(o) = observer {
-        o.started(&started);
-    }
+    let recorder = Recorder::start(ctx, &req, observer);
     let outcome = provider.complete(&req, policy, cancel).await;
     let cost = outcome.as_ref().map_or(0.0, |r| prices.cost(&req.model, r.input_tokens, r.output_tokens));
-    recorder.finish(ctx, &req, &outcome, cost)
+    recorder.finish(ctx, req, &outcome, cost)
 }
 
 #[cfg(test)]

@@ -77,7 +77,8 @@ pub struct Span {
     pub messages: Option<Vec<Message>>,
     pub params: Option<CallParams>,
     pub response: Option<String>,
-    /// The response read by the response contract (chips or selected ids), or why it could not be.
+    /// The response read by the response contract (chips or selected ids), or why it could not be;
+    /// derived from the response when a span is read from the store (not stored).
     pub parsed: Option<serde_json::Value>,
     pub retries: Vec<FailedAttempt>,
     pub input_tokens: u64,
@@ -138,21 +139,25 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn start(ctx: &SpanContext, req: &ChatRequest) -> (Recorder, SpanStarted) {
+    /// Starts recording a call; `observer` hears of it at once.
+    pub fn start(ctx: &SpanContext, req: &ChatRequest, observer: Option<&dyn SpanObserver>) -> Recorder {
         let rec = Recorder { id: ids::new_id(), started_at: clock::now(), started: std::time::Instant::now() };
-        let started = SpanStarted {
-            id: rec.id.clone(),
-            trace_id: ctx.trace_id.clone(),
-            trace_name: ctx.trace_name.clone(),
-            kind: req.kind.as_str().to_owned(),
-            model: req.model.clone(),
-            started_at: rec.started_at.clone(),
-        };
-        (rec, started)
+        if let Some(o) = observer {
+            o.started(&SpanStarted {
+                id: rec.id.clone(),
+                trace_id: ctx.trace_id.clone(),
+                trace_name: ctx.trace_name.clone(),
+                kind: req.kind.as_str().to_owned(),
+                model: req.model.clone(),
+                started_at: rec.started_at.clone(),
+            });
+        }
+        rec
     }
 
-    /// The finished span; `cost_usd` is the call's cost at the price table.
-    pub fn finish(self, ctx: &SpanContext, req: &ChatRequest, outcome: &Result<ChatResponse, LlmError>, cost_usd: f64) -> Span {
+    /// The finished span (the request's messages move into it); `cost_usd` is the call's cost at
+    /// the price table.
+    pub fn finish(self, ctx: &SpanContext, req: ChatRequest, outcome: &Result<ChatResponse, LlmError>, cost_usd: f64) -> Span {
         let params = CallParams {
             temperature: req.temperature,
             max_tokens: req.max_tokens,
@@ -173,7 +178,7 @@ impl Recorder {
             model: Some(req.model.clone()),
             ok: outcome.is_ok(),
             error: None,
-            messages: Some(req.messages.clone()),
+            messages: Some(req.messages),
             params: Some(params),
             response: None,
             parsed: None,
@@ -190,7 +195,6 @@ impl Recorder {
         };
         match outcome {
             Ok(resp) => {
-                span.parsed = parsed_output(req.kind, &resp.text);
                 span.response = Some(resp.text.clone());
                 span.retries = resp.retries.clone();
                 span.input_tokens = resp.input_tokens;
@@ -249,9 +253,20 @@ mod tests {
         FailedAttempt { attempt: n, kind, message: format!("failure {n}"), started_ms: 0, ended_ms: 5, wait_ms: 100 }
     }
 
+    #[derive(Default)]
+    struct Heard(std::sync::Mutex<Vec<SpanStarted>>);
+    impl SpanObserver for Heard {
+        fn started(&self, span: &SpanStarted) {
+            self.0.lock().unwrap().push(span.clone());
+        }
+        fn stored(&self, _: &[Span]) {}
+    }
+
     #[test]
-    fn a_successful_call_keeps_request_response_parsed_output_and_retries() {
-        let (rec, started) = Recorder::start(&ctx(), &req());
+    fn a_successful_call_keeps_request_response_and_retries() {
+        let heard = Heard::default();
+        let rec = Recorder::start(&ctx(), &req(), Some(&heard));
+        let started = heard.0.lock().unwrap()[0].clone();
         assert_eq!((started.id.as_str(), started.kind.as_str(), started.model.as_str()), (rec.id.as_str(), "generation", "m"));
         let resp = ChatResponse {
             text: r#"{"chips":[{"text":"budget review","type":"situation"}]}"#.into(),
@@ -262,11 +277,10 @@ mod tests {
             attempts: 3,
             retries: vec![retry(1, FailureKind::RateLimited), retry(2, FailureKind::Server)],
         };
-        let span = rec.finish(&ctx(), &req(), &Ok(resp), 0.001);
+        let span = rec.finish(&ctx(), req(), &Ok(resp), 0.001);
         assert!(span.ok && span.error.is_none() && span.is_llm_call());
         assert_eq!((span.input_tokens, span.output_tokens, span.cost_usd, span.billed_cost_usd), (40, 12, 0.001, Some(0.002)));
         assert_eq!(span.retries.iter().map(|r| r.kind).collect::<Vec<_>>(), vec![FailureKind::RateLimited, FailureKind::Server]);
-        assert_eq!(span.parsed.unwrap()["chips"][0]["text"], "budget review");
         let params = span.params.unwrap();
         assert_eq!((params.temperature, params.response_format.as_deref(), params.seed.as_deref()), (Some(0.2), Some("chips"), Some("key/generate")));
         assert!(span.started_at <= span.ended_at);
@@ -275,9 +289,9 @@ mod tests {
 
     #[test]
     fn a_failed_call_keeps_the_error_and_every_attempt() {
-        let (rec, _) = Recorder::start(&ctx(), &req());
+        let rec = Recorder::start(&ctx(), &req(), None);
         let err = LlmError { attempts: 3, retries: vec![retry(1, FailureKind::Server), retry(2, FailureKind::Server)], ..LlmError::new(FailureKind::Server, "HTTP 503") };
-        let span = rec.finish(&ctx(), &req(), &Err(err), 0.0);
+        let span = rec.finish(&ctx(), req(), &Err(err), 0.0);
         assert!(!span.ok);
         assert_eq!(span.error.as_deref(), Some("HTTP 503 after 3 attempt(s)"));
         assert_eq!(span.retries.len(), 2);

@@ -107,6 +107,31 @@ impl SpanObserver for SpanEvents {
     }
 }
 
+/// Makes new spans searchable in the background: every two seconds, chunk by chunk, so a search
+/// rarely has anything left to index and a running batch's writes wait at most one chunk.
+pub fn spawn_indexer(store: chipbench_core::store::Store) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            loop {
+                let store = store.clone();
+                match tokio::task::spawn_blocking(move || store.index_spans(chipbench_core::store::INDEX_CHUNK)).await {
+                    Ok(Ok(0)) => break,
+                    Ok(Ok(_)) => tokio::task::yield_now().await,
+                    Ok(Err(e)) => {
+                        tracing::warn!("indexing spans for search failed: {e}");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!("the span indexer stopped: {e}");
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
 fn lab<'a>(state: &'a AppState, env: &'a chipbench_core::settings::LayeredEnv, events: &Arc<SpanEvents>) -> Lab<'a> {
     Lab { store: &state.store, env, policy: RetryPolicy::default(), cancel: CancellationToken::new(), observer: Some(events.clone()) }
 }
