@@ -581,7 +581,10 @@ export type Span = {
 	messages: Message[] | null,
 	params: CallParams | null,
 	response: string | null,
-	/**  The response read by the response contract (chips or selected ids), or why it could not be. */
+	/**
+	 *  The response read by the response contract (chips or selected ids), or why it could not be;
+	 *  derived from the response when a span is read from the store (not stored).
+	 */
 	parsed: Value | null,
 	retries: FailedAttempt[],
 	input_tokens: number,

@@ -112,9 +112,9 @@ pub struct SearchPage {
     pub total_capped: bool,
 }
 
-/// Counting every match of a common word in a million spans would cost more than the page; the
-/// count stops here and the page says "10,000+".
-pub const COUNT_CAP: u64 = 10_000;
+/// Counting every match of a common word in a million spans would cost more than the page (with
+/// a filter, it walks every match); the count stops here and the page says "1,000+".
+pub const COUNT_CAP: u64 = 1_000;
 const MAX_PAGE: u32 = 500;
 /// Spans indexed per transaction: keeps the write lock short beside a running batch.
 pub const INDEX_CHUNK: usize = 2_000;
@@ -176,6 +176,9 @@ fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
         attributes: from_json(r, 24)?,
     })
 }
+
+/// The seqs of trace `?1`'s spans (traces keep them; spans have no trace_id index).
+const TRACE_SEQS: &str = "SELECT value FROM traces, json_each(traces.span_seqs) WHERE traces.id = ?1";
 
 const TRACE_COLUMNS: &str =
     "t.id, t.kind, t.name, t.run_id, t.started_at, t.ended_at, t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd";
@@ -328,13 +331,13 @@ impl Store {
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound { what: "trace", id: id.to_owned() })?;
             let spans: Vec<Span> = c
-                .prepare_cached(&format!("SELECT {SPAN_COLUMNS} FROM spans s WHERE s.trace_id = ?1 ORDER BY s.started_at, s.seq"))?
+                .prepare_cached(&format!("SELECT {SPAN_COLUMNS} FROM spans s WHERE s.seq IN ({TRACE_SEQS}) ORDER BY s.started_at, s.seq"))?
                 .query_map([id], span_from_row)?
                 .collect::<rusqlite::Result<_>>()?;
             let replays = c
                 .prepare_cached(
-                    "SELECT r.replay_of, r.id, r.trace_id, r.model, r.status = 'ok', r.started_at
-                     FROM spans s JOIN spans r ON r.replay_of = s.id WHERE s.trace_id = ?1 ORDER BY r.seq",
+                    &format!("SELECT r.replay_of, r.id, r.trace_id, r.model, r.status = 'ok', r.started_at
+                     FROM spans s JOIN spans r ON r.replay_of = s.id WHERE s.seq IN ({TRACE_SEQS}) ORDER BY r.seq"),
                 )?
                 .query_map([id], |r| {
                     Ok(ReplayRef { original_span_id: r.get(0)?, span_id: r.get(1)?, trace_id: r.get(2)?, model: r.get(3)?, ok: r.get(4)?, started_at: r.get(5)? })
@@ -342,8 +345,8 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             let my_ratings = c
                 .prepare_cached(
-                    "SELECT x.target_id, x.rating FROM spans s JOIN ratings x ON x.target_kind = 'span' AND x.target_id = s.id
-                     WHERE s.trace_id = ?1 AND x.user_id = ?2 AND x.deleted_at IS NULL",
+                    &format!("SELECT x.target_id, x.rating FROM spans s JOIN ratings x ON x.target_kind = 'span' AND x.target_id = s.id
+                     WHERE s.seq IN ({TRACE_SEQS}) AND x.user_id = ?2 AND x.deleted_at IS NULL"),
                 )?
                 .query_map(params![id, user], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
