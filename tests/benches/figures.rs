@@ -32,7 +32,7 @@ const LATENCY: Duration = Duration::from_millis(50);
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     println!("# Chipbench figures ({} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
-    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.is_empty() && !a.starts_with('-')).collect();
     let run = |section: &str| only.is_empty() || only.iter().any(|o| o == section);
     if run("throughput") {
         rt.block_on(throughput());

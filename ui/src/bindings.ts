@@ -512,6 +512,11 @@ export type SearchPage = {
 	/**  Matching spans, counted up to [`COUNT_CAP`]; `total_capped` says there are more. */
 	total: number,
 	total_capped: boolean,
+	/**
+	 *  Spans stored but not yet searchable (the background indexer is still catching up after a
+	 *  large batch or pull); the page says so.
+	 */
+	unindexed: number,
 };
 
 export type SearchQuery = {

@@ -110,6 +110,9 @@ pub struct SearchPage {
     /// Matching spans, counted up to [`COUNT_CAP`]; `total_capped` says there are more.
     pub total: u64,
     pub total_capped: bool,
+    /// Spans stored but not yet searchable (the background indexer is still catching up after a
+    /// large batch or pull); the page says so.
+    pub unindexed: u64,
 }
 
 /// Counting every match of a common word in a million spans would cost more than the page (with
@@ -118,6 +121,9 @@ pub const COUNT_CAP: u64 = 1_000;
 const MAX_PAGE: u32 = 500;
 /// Spans indexed per transaction: keeps the write lock short beside a running batch.
 pub const INDEX_CHUNK: usize = 2_000;
+/// A search first indexes up to this many waiting spans (about a second's work); beyond that it
+/// answers at once and says how many are not searchable yet.
+const INDEX_BEFORE_SEARCH: usize = 10_000;
 // Snippet markers: control characters no tokenized text contains, split out in Rust so the UI
 // renders the parts as text (never as HTML).
 const HIT_START: char = '\u{2}';
@@ -364,10 +370,17 @@ impl Store {
     }
 
     /// Full-text search over span text, newest first, with a highlighted snippet per hit. Spans
-    /// not yet indexed are indexed first, so every stored span can be found.
+    /// not yet indexed are indexed first (up to 10,000 of them; the page counts the rest).
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
         let fts = query::fts_query(&q.text).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        while self.index_spans(INDEX_CHUNK)? > 0 {}
+        let mut indexed = 0;
+        while indexed < INDEX_BEFORE_SEARCH {
+            match self.index_spans(INDEX_CHUNK)? {
+                0 => break,
+                n => indexed += n,
+            }
+        }
+        let unindexed = self.unindexed_spans()?;
         let limit = if q.limit == 0 { 50 } else { q.limit.min(MAX_PAGE) };
         let mut p = vec![Sql::Text(fts)];
         let mut clause = format!("span_fts MATCH ?1 AND {LIVE}");
@@ -407,7 +420,7 @@ impl Store {
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?;
-            Ok(SearchPage { hits, total: counted.min(COUNT_CAP), total_capped: counted > COUNT_CAP })
+            Ok(SearchPage { hits, total: counted.min(COUNT_CAP), total_capped: counted > COUNT_CAP, unindexed })
         })
     }
 }
@@ -545,7 +558,8 @@ mod tests {
         assert_eq!(store.unindexed_spans().unwrap(), 5, "storing does not index");
         assert_eq!(store.index_spans(2).unwrap(), 2);
         assert_eq!(store.unindexed_spans().unwrap(), 3);
-        assert_eq!(search(&store, "budget").unwrap().total, 5, "a search indexes the rest first");
+        let page = search(&store, "budget").unwrap();
+        assert_eq!((page.total, page.unindexed), (5, 0), "a search indexes the rest first");
         assert_eq!((store.unindexed_spans().unwrap(), store.index_spans(10).unwrap()), (0, 0));
     }
 
