@@ -30,6 +30,17 @@ describe("waterfall", () => {
     expect(a.message).toContain("rate_limited (HTTP 429); waited 500 ms");
   });
 
+  it("nests spans under their parents, and a missing or cyclic parent does not hang", () => {
+    const root = span("root", "2026-11-22T10:00:00.000Z", "2026-11-22T10:00:02.000Z");
+    const child = { ...span("child", "2026-11-22T10:00:00.500Z", "2026-11-22T10:00:01.000Z"), parent_id: "root" };
+    const grandchild = { ...span("gc", "2026-11-22T10:00:00.600Z", "2026-11-22T10:00:00.700Z"), parent_id: "child" };
+    const orphan = { ...span("orphan", "2026-11-22T10:00:01.000Z", "2026-11-22T10:00:01.500Z"), parent_id: "elsewhere" };
+    expect(waterfall([root, child, grandchild, orphan]).rows.map((r) => r.depth)).toEqual([0, 1, 2, 0]);
+    const a = { ...span("a", "2026-11-22T10:00:00.000Z", "2026-11-22T10:00:01.000Z"), parent_id: "b" };
+    const b = { ...span("b", "2026-11-22T10:00:00.000Z", "2026-11-22T10:00:01.000Z"), parent_id: "a" };
+    expect(waterfall([a, b]).rows.map((r) => r.depth)).toEqual([2, 2]);
+  });
+
   it("keeps an instant span visible", () => {
     const { rows } = waterfall([span("a", "2026-11-22T10:00:00.000Z", "2026-11-22T10:00:00.000Z")]);
     expect(rows[0].bar.width).toBeGreaterThan(0);

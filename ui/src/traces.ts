@@ -4,8 +4,11 @@ import type { Span, SpanActivity, SpanStarted } from "./api";
 /** A bar of the waterfall, in percent of the trace's duration. */
 export type Bar = { left: number; width: number };
 
-/** One span's row: its bar, and inside it each failed attempt and the wait after it. */
-export type WaterfallRow = { span: Span; bar: Bar; attempts: { bar: Bar; wait: Bar; message: string }[] };
+/**
+ * One span's row: its bar, inside it each failed attempt and the wait after it, and its depth
+ * under its parents (imported traces nest tool calls and steps).
+ */
+export type WaterfallRow = { span: Span; bar: Bar; depth: number; attempts: { bar: Bar; wait: Bar; message: string }[] };
 
 const ms = (t: string) => Date.parse(t);
 
@@ -19,10 +22,17 @@ export function waterfall(spans: Span[]): { rows: WaterfallRow[]; durationMs: nu
     left: ((from - start) / duration) * 100,
     width: Math.max(((to - from) / duration) * 100, 0.4),
   });
+  const parents = new Map(spans.map((s) => [s.id, s.parent_id]));
+  const depth = (span: Span) => {
+    let d = 0;
+    for (let p = span.parent_id; p && parents.has(p) && d < spans.length; p = parents.get(p) ?? null) d++;
+    return d;
+  };
   const rows = spans.map((span) => {
     const s = ms(span.started_at);
     return {
       span,
+      depth: depth(span),
       bar: pct(s, Math.max(ms(span.ended_at), s)),
       attempts: span.retries.map((r) => ({
         bar: pct(s + r.started_ms, s + r.ended_ms),
