@@ -33,8 +33,8 @@ CREATE TABLE spans (
     origin          TEXT NOT NULL
 );
 -- No index on trace_id: trace ids are random (a test's is its result's UUID v5), and an index
--- entry per span at a random place costs a batch a page write per call. A trace's row lists its
--- spans' seqs instead (below), and the row is written anyway.
+-- entry per span at a random place costs a batch a page write per call. Spans are found through
+-- trace_spans (below), keyed by the trace's row number, which grows as traces arrive.
 CREATE INDEX spans_by_replayed ON spans (replay_of) WHERE replay_of IS NOT NULL;
 
 -- One row per trace, maintained from its spans (local; rebuilt by whoever inserts the spans).
@@ -50,10 +50,17 @@ CREATE TABLE traces (
     input_tokens  INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     cost_usd      REAL NOT NULL,
-    last_seq      INTEGER NOT NULL,        -- its newest span: the live view follows this
-    span_seqs     TEXT NOT NULL            -- JSON array of its spans' seqs, in arrival order
+    last_seq      INTEGER NOT NULL         -- its newest span: the live view follows this
 );
 CREATE INDEX traces_by_last ON traces (last_seq);
+
+-- A trace's spans: (the trace's rowid, the span's seq). New traces get the highest rowids, so a
+-- batch's entries land at the end of this small index.
+CREATE TABLE trace_spans (
+    trace_no INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    PRIMARY KEY (trace_no, seq)
+) WITHOUT ROWID;
 
 -- The searchable text of a span: its trace's name, what was sent (every message), what came
 -- back, and the error. A view, so the text is stored once (in spans) and FTS5 reads snippets
@@ -88,9 +95,9 @@ CREATE TABLE sync_pulled_spans (
 CREATE TRIGGER spans_recorded AFTER INSERT ON spans
 BEGIN
     INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
-                        input_tokens, output_tokens, cost_usd, last_seq, span_seqs)
+                        input_tokens, output_tokens, cost_usd, last_seq)
     VALUES (NEW.trace_id, NEW.trace_kind, NEW.trace_name, NEW.run_id, NEW.started_at, NEW.ended_at, 1,
-            NEW.status = 'error', NEW.input_tokens, NEW.output_tokens, NEW.cost_usd, NEW.seq, json_array(NEW.seq))
+            NEW.status = 'error', NEW.input_tokens, NEW.output_tokens, NEW.cost_usd, NEW.seq)
     ON CONFLICT (id) DO UPDATE SET
         started_at = min(started_at, excluded.started_at),
         ended_at = max(ended_at, excluded.ended_at),
@@ -99,6 +106,6 @@ BEGIN
         input_tokens = input_tokens + excluded.input_tokens,
         output_tokens = output_tokens + excluded.output_tokens,
         cost_usd = cost_usd + excluded.cost_usd,
-        last_seq = max(last_seq, excluded.last_seq),
-        span_seqs = json_insert(span_seqs, '$[#]', NEW.seq);
+        last_seq = max(last_seq, excluded.last_seq);
+    INSERT INTO trace_spans (trace_no, seq) SELECT rowid, NEW.seq FROM traces WHERE id = NEW.trace_id;
 END;

@@ -183,8 +183,8 @@ fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
     })
 }
 
-/// The seqs of trace `?1`'s spans (traces keep them; spans have no trace_id index).
-const TRACE_SEQS: &str = "SELECT value FROM traces, json_each(traces.span_seqs) WHERE traces.id = ?1";
+/// The seqs of trace `?1`'s spans (spans have no trace_id index; see V5).
+const TRACE_SEQS: &str = "SELECT m.seq FROM traces t JOIN trace_spans m ON m.trace_no = t.rowid WHERE t.id = ?1";
 
 const TRACE_COLUMNS: &str =
     "t.id, t.kind, t.name, t.run_id, t.started_at, t.ended_at, t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd";
