@@ -37,7 +37,9 @@ CREATE TABLE spans (
 -- trace_spans (below), keyed by the trace's row number, which grows as traces arrive.
 CREATE INDEX spans_by_replayed ON spans (replay_of) WHERE replay_of IS NOT NULL;
 
--- One row per trace, maintained from its spans (local; rebuilt by whoever inserts the spans).
+-- One row per trace, maintained from its spans (local): whoever inserts spans (a batch's group
+-- commit, a pull, an import) folds the new ones in with one statement per transaction
+-- (store::traces::fold_new_spans), cheaper than a trigger per span.
 CREATE TABLE traces (
     id            TEXT PRIMARY KEY,
     kind          TEXT NOT NULL,
@@ -91,21 +93,3 @@ CREATE TABLE sync_pulled_spans (
     first_seq INTEGER NOT NULL,
     last_seq  INTEGER NOT NULL
 );
-
-CREATE TRIGGER spans_recorded AFTER INSERT ON spans
-BEGIN
-    INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
-                        input_tokens, output_tokens, cost_usd, last_seq)
-    VALUES (NEW.trace_id, NEW.trace_kind, NEW.trace_name, NEW.run_id, NEW.started_at, NEW.ended_at, 1,
-            NEW.status = 'error', NEW.input_tokens, NEW.output_tokens, NEW.cost_usd, NEW.seq)
-    ON CONFLICT (id) DO UPDATE SET
-        started_at = min(started_at, excluded.started_at),
-        ended_at = max(ended_at, excluded.ended_at),
-        span_count = span_count + 1,
-        error_count = error_count + excluded.error_count,
-        input_tokens = input_tokens + excluded.input_tokens,
-        output_tokens = output_tokens + excluded.output_tokens,
-        cost_usd = cost_usd + excluded.cost_usd,
-        last_seq = max(last_seq, excluded.last_seq);
-    INSERT INTO trace_spans (trace_no, seq) SELECT rowid, NEW.seq FROM traces WHERE id = NEW.trace_id;
-END;

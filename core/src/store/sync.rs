@@ -258,6 +258,10 @@ impl Store {
                     tx.execute(&format!("INSERT INTO sync_pulled_{} (first_seq, last_seq) VALUES (?1, ?2)", t.name), [seq_before + 1, seq_after])?;
                 }
             }
+            if t.name == "spans" {
+                // Pulled spans join their traces as a batch's do (no trigger; see V5).
+                super::traces::fold_new_spans(tx, seq_before)?;
+            }
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)
         })

@@ -205,8 +205,43 @@ fn trace_from_row(r: &Row) -> rusqlite::Result<TraceSummary> {
     })
 }
 
-/// Inserts spans in the caller's transaction; a span already stored (same id) is left as it is.
+/// The highest span seq: what [`fold_new_spans`] starts after.
+pub(crate) fn last_span_seq(tx: &Connection) -> rusqlite::Result<i64> {
+    tx.query_row("SELECT coalesce(max(seq), 0) FROM spans", [], |r| r.get(0))
+}
+
+/// Folds the spans stored after `after_seq` into their traces' rows and `trace_spans`, in the
+/// caller's transaction: one grouped statement for the whole batch.
+pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
+                             input_tokens, output_tokens, cost_usd, last_seq)
+         SELECT trace_id, trace_kind, trace_name, run_id, min(started_at), max(ended_at), count(*),
+                sum(status = 'error'), sum(input_tokens), sum(output_tokens), sum(cost_usd), max(seq)
+         FROM spans WHERE seq > ?1 GROUP BY trace_id
+         ON CONFLICT (id) DO UPDATE SET
+             started_at = min(started_at, excluded.started_at),
+             ended_at = max(ended_at, excluded.ended_at),
+             span_count = span_count + excluded.span_count,
+             error_count = error_count + excluded.error_count,
+             input_tokens = input_tokens + excluded.input_tokens,
+             output_tokens = output_tokens + excluded.output_tokens,
+             cost_usd = cost_usd + excluded.cost_usd,
+             last_seq = max(last_seq, excluded.last_seq)",
+    )?
+    .execute([after_seq])?;
+    tx.prepare_cached("INSERT INTO trace_spans (trace_no, seq) SELECT t.rowid, s.seq FROM spans s JOIN traces t ON t.id = s.trace_id WHERE s.seq > ?1")?
+        .execute([after_seq])?;
+    Ok(())
+}
+
+/// Inserts spans in the caller's transaction (a span already stored, same id, is left as it is)
+/// and folds them into their traces.
 pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
+    if spans.is_empty() {
+        return Ok(0);
+    }
+    let before = last_span_seq(tx)?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider, model, status,
              error, messages, params, response, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
@@ -246,6 +281,7 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             origin,
         ])?;
     }
+    fold_new_spans(tx, before)?;
     Ok(inserted)
 }
 
