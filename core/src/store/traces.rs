@@ -1,5 +1,5 @@
-//! Traces and spans: group-committed span inserts (immutable once written; the `traces` row
-//! follows by trigger), the newest traces, one trace with its spans and replays, and full-text
+//! Traces and spans: group-committed span inserts (immutable once written; each insert adds its
+//! spans' figures to their `traces` rows), the newest traces, one trace with its spans and replays, and full-text
 //! search with highlighted snippets. Spans of deleted runs are hidden everywhere.
 //!
 //! The FTS5 index is not written with the span: indexing costs several times what storing does,
@@ -205,43 +205,102 @@ fn trace_from_row(r: &Row) -> rusqlite::Result<TraceSummary> {
     })
 }
 
-/// The highest span seq: what [`fold_new_spans`] starts after.
-pub(crate) fn last_span_seq(tx: &Connection) -> rusqlite::Result<i64> {
-    tx.query_row("SELECT coalesce(max(seq), 0) FROM spans", [], |r| r.get(0))
-}
+/// How a trace's row takes in more of its spans' figures (`excluded` holds theirs).
+const ADD_TO_TRACE: &str = "ON CONFLICT (id) DO UPDATE SET
+     started_at = min(started_at, excluded.started_at),
+     ended_at = max(ended_at, excluded.ended_at),
+     span_count = span_count + excluded.span_count,
+     error_count = error_count + excluded.error_count,
+     input_tokens = input_tokens + excluded.input_tokens,
+     output_tokens = output_tokens + excluded.output_tokens,
+     cost_usd = cost_usd + excluded.cost_usd,
+     last_seq = max(last_seq, excluded.last_seq)";
 
 /// Folds the spans stored after `after_seq` into their traces' rows and `trace_spans`, in the
-/// caller's transaction: one grouped statement for the whole batch.
+/// caller's transaction, with two grouped statements: for spans that arrived as rows (a pull).
 pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
+    tx.prepare_cached(&format!(
         "INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
                              input_tokens, output_tokens, cost_usd, last_seq)
          SELECT trace_id, trace_kind, trace_name, run_id, min(started_at), max(ended_at), count(*),
                 sum(status = 'error'), sum(input_tokens), sum(output_tokens), sum(cost_usd), max(seq)
          FROM spans WHERE seq > ?1 GROUP BY trace_id
-         ON CONFLICT (id) DO UPDATE SET
-             started_at = min(started_at, excluded.started_at),
-             ended_at = max(ended_at, excluded.ended_at),
-             span_count = span_count + excluded.span_count,
-             error_count = error_count + excluded.error_count,
-             input_tokens = input_tokens + excluded.input_tokens,
-             output_tokens = output_tokens + excluded.output_tokens,
-             cost_usd = cost_usd + excluded.cost_usd,
-             last_seq = max(last_seq, excluded.last_seq)",
-    )?
+         {ADD_TO_TRACE}"
+    ))?
     .execute([after_seq])?;
     tx.prepare_cached("INSERT INTO trace_spans (trace_no, seq) SELECT t.rowid, s.seq FROM spans s JOIN traces t ON t.id = s.trace_id WHERE s.seq > ?1")?
         .execute([after_seq])?;
     Ok(())
 }
 
-/// Inserts spans in the caller's transaction (a span already stored, same id, is left as it is)
-/// and folds them into their traces.
-pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
-    if spans.is_empty() {
-        return Ok(0);
+/// One trace's share of the spans an insert stored, summed in memory: reading the new rows back
+/// and grouping them in SQL cost a batch more than storing them (issue 5's CPU budget).
+struct TraceShare<'a> {
+    first: &'a Span,
+    started_at: &'a str,
+    ended_at: &'a str,
+    errors: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+    seqs: Vec<i64>,
+}
+
+impl<'a> TraceShare<'a> {
+    fn new(first: &'a Span) -> Self {
+        let (started_at, ended_at) = (first.started_at.as_str(), first.ended_at.as_str());
+        TraceShare { first, started_at, ended_at, errors: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0.0, seqs: Vec::new() }
     }
-    let before = last_span_seq(tx)?;
+
+    fn add(&mut self, s: &'a Span, seq: i64) {
+        self.started_at = self.started_at.min(s.started_at.as_str());
+        self.ended_at = self.ended_at.max(s.ended_at.as_str());
+        self.errors += u64::from(!s.ok);
+        self.input_tokens += s.input_tokens;
+        self.output_tokens += s.output_tokens;
+        self.cost_usd += s.cost_usd;
+        self.seqs.push(seq);
+    }
+
+    /// Adds this share to the trace's row (creating it) and lists its spans under the trace.
+    fn store(&self, tx: &Connection) -> rusqlite::Result<()> {
+        let s = self.first;
+        let last_seq = *self.seqs.iter().max().expect("a share has a span");
+        let trace_no: i64 = tx
+            .prepare_cached(&format!(
+                "INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
+                                     input_tokens, output_tokens, cost_usd, last_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 {ADD_TO_TRACE} RETURNING rowid"
+            ))?
+            .query_row(
+                params![
+                    s.trace_id,
+                    s.trace_kind.as_str(),
+                    s.trace_name,
+                    s.run_id,
+                    self.started_at,
+                    self.ended_at,
+                    self.seqs.len() as u64,
+                    self.errors,
+                    self.input_tokens,
+                    self.output_tokens,
+                    self.cost_usd,
+                    last_seq
+                ],
+                |r| r.get(0),
+            )?;
+        let mut listed = tx.prepare_cached("INSERT INTO trace_spans (trace_no, seq) VALUES (?1, ?2)")?;
+        for seq in &self.seqs {
+            listed.execute([trace_no, *seq])?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts spans in the caller's transaction (a span already stored, same id, is left as it is)
+/// and adds the new ones to their traces.
+pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider, model, status,
              error, messages, params, response, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
@@ -250,9 +309,10 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
              ?24, ?25, ?26)
          ON CONFLICT (id) DO NOTHING",
     )?;
-    let mut inserted = 0;
+    let mut shares: Vec<TraceShare> = Vec::new();
+    let mut share_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for s in spans {
-        inserted += stmt.execute(params![
+        let inserted = stmt.execute(params![
             s.id,
             s.trace_id,
             s.parent_id,
@@ -280,9 +340,18 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             s.attributes.as_ref().map(json),
             origin,
         ])?;
+        if inserted == 1 {
+            let i = *share_of.entry(s.trace_id.as_str()).or_insert_with(|| {
+                shares.push(TraceShare::new(s));
+                shares.len() - 1
+            });
+            shares[i].add(s, tx.last_insert_rowid());
+        }
     }
-    fold_new_spans(tx, before)?;
-    Ok(inserted)
+    for share in &shares {
+        share.store(tx)?;
+    }
+    Ok(shares.iter().map(|t| t.seqs.len()).sum())
 }
 
 /// Splits FTS5 snippet text at the hit markers.
