@@ -12,7 +12,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +35,10 @@ use crate::{
 pub const GRACE: Duration = Duration::from_secs(5);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 const MAX_GROUP: usize = 512;
+/// The writer commits at most this often: every commit writes the last page of each table and
+/// index it touches again, so one commit per finished test cost a batch more than its rows did.
+/// A crash loses at most this much finished work (a resume runs it again).
+const COMMIT_EVERY: Duration = Duration::from_millis(50);
 
 /// Where a run stands; every progress report carries it, so no consumer has to count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -330,30 +334,37 @@ impl Tally {
     }
 }
 
-/// The group-commit writer: blocks for one finished test, takes whatever else has queued, writes
-/// their results and spans in one transaction with a heartbeat; beats alone when idle. Returns the
-/// first write error.
+/// The group-commit writer: blocks for one finished test, waits out [`COMMIT_EVERY`] since its
+/// last commit, takes whatever else has queued, writes their results and spans in one transaction
+/// with a heartbeat; beats alone when idle. Returns the first write error.
 fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<Finished>, observer: Option<Arc<dyn SpanObserver>>) -> std::thread::JoinHandle<Option<String>> {
     std::thread::Builder::new()
         .name("chipbench-writer".into())
-        .spawn(move || loop {
-            let mut group = match rx.recv_timeout(HEARTBEAT_EVERY) {
-                Ok(first) => vec![first],
-                Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
-                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-            };
-            group.extend(rx.try_iter().take(MAX_GROUP));
-            let (mut results, mut spans) = (Vec::with_capacity(group.len()), Vec::new());
-            for f in group {
-                results.extend(f.result);
-                spans.extend(f.spans);
-            }
-            if let Err(e) = store.insert_outcomes(&run_id, &results, &spans) {
-                tracing::error!(run_id, "writing {} result(s) failed: {e}", results.len());
-                return Some(e.to_string());
-            }
-            if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
-                o.stored(&spans);
+        .spawn(move || {
+            let mut last_commit = Instant::now();
+            loop {
+                let mut group = match rx.recv_timeout(HEARTBEAT_EVERY) {
+                    Ok(first) => vec![first],
+                    Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                };
+                if let Some(wait) = (last_commit + COMMIT_EVERY).checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                last_commit = Instant::now();
+                group.extend(rx.try_iter().take(MAX_GROUP));
+                let (mut results, mut spans) = (Vec::with_capacity(group.len()), Vec::new());
+                for f in group {
+                    results.extend(f.result);
+                    spans.extend(f.spans);
+                }
+                if let Err(e) = store.insert_outcomes(&run_id, &results, &spans) {
+                    tracing::error!(run_id, "writing {} result(s) failed: {e}", results.len());
+                    return Some(e.to_string());
+                }
+                if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
+                    o.stored(&spans);
+                }
             }
         })
         .expect("spawn writer thread")
