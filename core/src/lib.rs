@@ -8,6 +8,7 @@
 //! - [`chips`], [`personas`], [`prompts`]: the benchmark's domain data and its rules.
 //! - [`sync`]: sync with a shared Turso database (push, pull, the remote schema).
 //! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
+//! - [`dataset`]: the prompt lab's datasets (CSV, JSON, JSON Lines, read as a stream) and placeholder checks.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
@@ -15,6 +16,7 @@
 pub mod bench;
 pub mod chips;
 pub mod clock;
+pub mod dataset;
 pub mod error;
 pub mod export;
 pub mod identity;

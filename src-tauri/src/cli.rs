@@ -14,7 +14,7 @@ use std::{
 
 use chipbench_core::{
     bench::{self, Axes, BatchRequest, Outcome, Progress, StopCause},
-    export,
+    dataset, export,
     llm::{
         settings::{Env, ProcessEnv},
         ProviderKind,
@@ -112,6 +112,17 @@ enum Command {
         #[arg(long)]
         include_demo: bool,
     },
+    /// Check a dataset file (CSV, JSON array of objects, JSON Lines) without storing it: its
+    /// columns, row count and first rows, and whether a prompt's {{placeholders}} are columns.
+    Dataset {
+        file: PathBuf,
+        /// A prompt template whose placeholders every row must fill.
+        #[arg(long)]
+        prompt: Option<String>,
+        /// Rows to show.
+        #[arg(long, default_value_t = 5)]
+        preview: usize,
+    },
 }
 
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -137,6 +148,27 @@ impl<E: Coded> From<E> for Failure {
         };
         Failure { exit, message: e.to_string() }
     }
+}
+
+/// `chipbench dataset FILE`: exit 0 when the file reads cleanly and fills the prompt, else 2.
+fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<u8, Failure> {
+    let name = file.display().to_string();
+    let format = dataset::Format::of_file_name(&name).ok_or_else(|| usage(format!("file: `{name}` is not .csv, .json, .jsonl or .ndjson")))?;
+    let opened = std::fs::File::open(file).map_err(|e| usage(format!("file: cannot open `{name}`: {e}")))?;
+    let summary = dataset::summarize(opened, format, preview).map_err(|e| {
+        let mut failure = Failure::from(e);
+        failure.message = format!("{name}: {}", failure.message);
+        failure
+    })?;
+    println!("{name}: {} rows, columns: {}", summary.row_count, summary.headers.join(", "));
+    for row in &summary.preview {
+        println!("  {}", row.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(" | "));
+    }
+    let missing = prompt.map(|p| dataset::missing_columns(p, &summary.headers)).unwrap_or_default();
+    if !missing.is_empty() {
+        return Err(usage(format!("prompt: placeholder(s) {} are not columns of `{name}`", missing.iter().map(|m| format!("{{{{{m}}}}}")).collect::<Vec<_>>().join(", "))));
+    }
+    Ok(0)
 }
 
 fn usage(message: impl Into<String>) -> Failure {
@@ -165,6 +197,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     let db = crate::paths::database(cli.db.clone());
     if cli.dry_run {
         return dry_run(&cli, &db);
+    }
+    if let Some(Command::Dataset { file, prompt, preview }) = &cli.command {
+        return check_dataset(file, prompt.as_deref(), *preview);
     }
     let store = Store::open(&db)?;
     if let Some(Command::AddModel { id, name, input_price, output_price }) = &cli.command {

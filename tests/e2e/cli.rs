@@ -249,3 +249,27 @@ async fn export_writes_json_or_csv_by_extension() {
     let bad = chipbench(&db, &["--batch", "--resume", "x", "--export", "out.xml"]).await;
     assert_eq!(bad.code, 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let csv = dir.path().join("questions.csv");
+    std::fs::write(&csv, "question,expected\n\"What is 2+2?\",4\n\"Name a \"\"red\"\" fruit\",apple\n").unwrap();
+    let csv = csv.to_str().unwrap();
+
+    let ok = chipbench(&db, &["dataset", csv, "--prompt", "Answer briefly: {{question}}"]).await;
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(ok.stdout.contains("2 rows, columns: question, expected") && ok.stdout.contains(r#""Name a \"red\" fruit""#), "{}", ok.stdout);
+
+    let missing = chipbench(&db, &["dataset", csv, "--prompt", "{{question}} as {{persona}} in {{tone}}"]).await;
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("{{persona}}, {{tone}} are not columns"), "{}", missing.stderr);
+
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "a,b\n1,2\n3\n").unwrap();
+    let run = chipbench(&db, &["dataset", ragged.to_str().unwrap()]).await;
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("line 3 has 1 fields where the header has 2"), "{}", run.stderr);
+    assert!(!db.exists(), "checking a dataset opens no database");
+}
