@@ -57,6 +57,18 @@ pub enum Format {
 }
 
 impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::JsonLines => "json_lines",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        [Format::Csv, Format::Json, Format::JsonLines].into_iter().find(|f| f.as_str() == s)
+    }
+
     /// By the file name's extension; `None` for anything else.
     pub fn of_file_name(name: &str) -> Option<Format> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();

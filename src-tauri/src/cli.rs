@@ -112,10 +112,16 @@ enum Command {
         #[arg(long)]
         include_demo: bool,
     },
-    /// Check a dataset file (CSV, JSON array of objects, JSON Lines) without storing it: its
-    /// columns, row count and first rows, and whether a prompt's {{placeholders}} are columns.
+    /// Check a dataset file (CSV, JSON array of objects, JSON Lines): its columns, row count and
+    /// first rows, and whether a prompt's {{placeholders}} are columns; --import also stores it.
     Dataset {
         file: PathBuf,
+        /// Store the dataset (all rows or, on any problem, none) after the checks pass.
+        #[arg(long)]
+        import: bool,
+        /// The stored dataset's name (default: the file name without its extension).
+        #[arg(long, requires = "import")]
+        name: Option<String>,
         /// A prompt template whose placeholders every row must fill.
         #[arg(long)]
         prompt: Option<String>,
@@ -150,11 +156,18 @@ impl<E: Coded> From<E> for Failure {
     }
 }
 
-/// `chipbench dataset FILE`: exit 0 when the file reads cleanly and fills the prompt, else 2.
-fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<u8, Failure> {
-    let name = file.display().to_string();
-    let format = dataset::Format::of_file_name(&name).ok_or_else(|| usage(format!("file: `{name}` is not .csv, .json, .jsonl or .ndjson")))?;
+/// The dataset file's format and an open handle on it.
+fn open_dataset(file: &Path) -> Result<(dataset::Format, std::fs::File), Failure> {
+    let name = file.display();
+    let format = dataset::Format::of_file_name(&name.to_string()).ok_or_else(|| usage(format!("file: `{name}` is not .csv, .json, .jsonl or .ndjson")))?;
     let opened = std::fs::File::open(file).map_err(|e| usage(format!("file: cannot open `{name}`: {e}")))?;
+    Ok((format, opened))
+}
+
+/// `chipbench dataset FILE`: fails (exit 2) unless the file reads cleanly and fills the prompt.
+fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<(), Failure> {
+    let name = file.display().to_string();
+    let (format, opened) = open_dataset(file)?;
     let summary = dataset::summarize(opened, format, preview).map_err(|e| {
         let mut failure = Failure::from(e);
         failure.message = format!("{name}: {}", failure.message);
@@ -168,7 +181,17 @@ fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<u8
     if !missing.is_empty() {
         return Err(usage(format!("prompt: placeholder(s) {} are not columns of `{name}`", missing.iter().map(|m| format!("{{{{{m}}}}}")).collect::<Vec<_>>().join(", "))));
     }
-    Ok(0)
+    Ok(())
+}
+
+/// `chipbench dataset FILE --import`: stores the file (read a second time, as a stream).
+fn import_dataset(store: &Store, file: &Path, name: Option<&str>) -> Result<(), Failure> {
+    let (format, opened) = open_dataset(file)?;
+    let file_name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let stem = file.file_stem().map_or_else(|| file_name.clone(), |s| s.to_string_lossy().into_owned());
+    let stored = store.import_dataset(name.unwrap_or(&stem), &file_name, format, opened)?;
+    println!("stored dataset {} `{}`: {} rows", stored.id, stored.name, stored.row_count);
+    Ok(())
 }
 
 fn usage(message: impl Into<String>) -> Failure {
@@ -198,8 +221,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     if cli.dry_run {
         return dry_run(&cli, &db);
     }
-    if let Some(Command::Dataset { file, prompt, preview }) = &cli.command {
-        return check_dataset(file, prompt.as_deref(), *preview);
+    if let Some(Command::Dataset { file, prompt, preview, import, name }) = &cli.command {
+        check_dataset(file, prompt.as_deref(), *preview)?;
+        if *import {
+            import_dataset(&Store::open(&db)?, file, name.as_deref())?;
+        }
+        return Ok(0);
     }
     let store = Store::open(&db)?;
     if let Some(Command::AddModel { id, name, input_price, output_price }) = &cli.command {

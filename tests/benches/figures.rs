@@ -7,7 +7,9 @@
 //! - sync: 50,400 results pushed to and pulled from a real Turso server (when CHIPBENCH_TURSODB is set);
 //! - traces: the CPU time recording spans adds to a batch (the binary, concurrency 64, 50 ms fake
 //!   server, with and without `--no-spans`); search over 100,000 spans of about 1 KB (1,000,000
-//!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans.
+//!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans;
+//! - dataset: `chipbench dataset FILE --import` of a generated 100 MB CSV (500,000 rows): its
+//!   wall time and the process's own peak RSS.
 //!
 //! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`); name sections to
 //! run only those: `cargo bench -p chipbench-e2e --bench figures -- traces spans`.
@@ -48,6 +50,9 @@ fn main() {
     }
     if run("memory") {
         memory();
+    }
+    if run("dataset") {
+        dataset_import();
     }
     if run("sync") {
         rt.block_on(sync_figures());
@@ -369,4 +374,51 @@ fn memory() {
         usage.ru_maxrss
     };
     println!("memory: a 10,080-test mock batch (concurrency 64) ran in {secs:.1} s with peak RSS {:.1} MB (target < 150 MB)", peak_kib as f64 / 1024.0);
+}
+
+/// Imports a generated CSV of about 100 MB (500,000 rows, some quoted fields with commas, quotes
+/// and newlines) with the release binary: check and import, each a streaming pass over the file.
+#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4, which also gives its rusage")]
+fn dataset_import() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("rows.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    writeln!(out, "id,question,expected,notes").unwrap();
+    let words = vocabulary(5_000);
+    for i in 0..500_000usize {
+        let pick = |k: usize| words[(i * 7919 + k * 104_729) % words.len()].as_str();
+        let question: Vec<&str> = (0..16).map(pick).collect();
+        let notes: Vec<&str> = (16..28).map(pick).collect();
+        let question = question.join(" ");
+        let question = if i % 10 == 0 { format!("\"{question} said \"\"so\"\", then\nleft\"") } else { question };
+        writeln!(out, "{i},{question},{},{}", pick(30), notes.join(" ")).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let size_mb = std::fs::metadata(&csv).unwrap().len() as f64 / 1e6;
+    let started = Instant::now();
+    let child = std::process::Command::new(chipbench_e2e::chipbench_bin())
+        .arg("--db")
+        .arg(dir.path().join("d.db"))
+        .args(["dataset", csv.to_str().unwrap(), "--import", "--preview", "0"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the largest of any child).
+    // SAFETY: wait4 writes into the status and the zeroed struct we own.
+    let (status, usage) = unsafe {
+        let (mut status, mut usage): (libc::c_int, libc::rusage) = (0, std::mem::zeroed());
+        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+        (status, usage)
+    };
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(status, 0, "the import failed");
+    let db = rusqlite::Connection::open(dir.path().join("d.db")).unwrap();
+    let stored: i64 = db.query_row("SELECT count(*) FROM dataset_rows", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 500_000, "every row is stored");
+    println!(
+        "dataset: a {size_mb:.0} MB CSV of 500,000 rows checked and imported in {secs:.1} s (target < 20 s), peak RSS {:.1} MB (target < 200 MB)",
+        usage.ru_maxrss as f64 / 1024.0
+    );
 }

@@ -271,5 +271,13 @@ async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
     let run = chipbench(&db, &["dataset", ragged.to_str().unwrap()]).await;
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("line 3 has 1 fields where the header has 2"), "{}", run.stderr);
+    let run = chipbench(&db, &["dataset", ragged.to_str().unwrap(), "--import"]).await;
+    assert_eq!(run.code, 2, "a file that fails its check is not imported");
     assert!(!db.exists(), "checking a dataset opens no database");
+
+    let stored = chipbench(&db, &["dataset", csv, "--import", "--preview", "0"]).await;
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    assert!(stored.stdout.contains("`questions`: 2 rows"), "{}", stored.stdout);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM dataset_rows"), 2);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM datasets WHERE headers = '[\"question\",\"expected\"]' AND source_file = 'questions.csv'"), 1);
 }

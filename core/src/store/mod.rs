@@ -6,6 +6,7 @@
 
 mod catalog;
 mod data;
+mod datasets;
 mod ratings;
 pub(crate) mod results;
 mod runs;
@@ -23,6 +24,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::Model;
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
+pub use datasets::DatasetSummary;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, PushScope, SyncStatus};
