@@ -102,7 +102,7 @@ impl Store {
             }
             let mut stmt = c.prepare_cached("SELECT cells FROM dataset_rows WHERE dataset_id = ?1 AND row_index >= ?2 ORDER BY row_index LIMIT ?3")?;
             let rows = stmt.query_map(params![id, offset, limit], |r| r.get::<_, String>(0))?;
-            rows.map(|cells| Ok(serde_json::from_str(&cells?).map_err(|e| StoreError::Invalid(format!("dataset {id}: stored row is not a list of strings: {e}")))?))
+            rows.map(|cells| serde_json::from_str(&cells?).map_err(|e| StoreError::Invalid(format!("dataset {id}: stored row is not a list of strings: {e}"))))
                 .collect()
         })
     }
