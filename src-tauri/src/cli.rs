@@ -22,7 +22,9 @@ use chipbench_core::{
     personas,
     settings::SettingsFiles,
     store::{Model, RunStatus, Store},
-    sync, Coded, ErrorCode,
+    sync,
+    trace::diff::{text_diff, Change},
+    Coded, ErrorCode,
 };
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -112,6 +114,9 @@ enum Command {
         #[arg(long)]
         include_demo: bool,
     },
+    /// Prompt versions: list a prompt's versions, save a file's text as a version, diff two.
+    #[command(subcommand)]
+    Prompt(PromptCommand),
     /// Check a dataset file (CSV, JSON array of objects, JSON Lines): its columns, row count and
     /// first rows, and whether a prompt's {{placeholders}} are columns; --import also stores it.
     Dataset {
@@ -129,6 +134,16 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         preview: usize,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum PromptCommand {
+    /// Every version of a prompt, oldest (1) first, with its id.
+    Versions { name: String },
+    /// Save FILE's text as a version of NAME (the same text is the same version).
+    Save { name: String, file: PathBuf },
+    /// A word diff from version A to version B (ids): [-removed-] {+added+}.
+    Diff { a: String, b: String },
 }
 
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -154,6 +169,33 @@ impl<E: Coded> From<E> for Failure {
         };
         Failure { exit, message: e.to_string() }
     }
+}
+
+fn prompt_command(store: &Store, command: &PromptCommand) -> Result<u8, Failure> {
+    match command {
+        PromptCommand::Versions { name } => {
+            for v in store.prompt_versions(name)? {
+                println!("{:>3}  {}  {}  {}", v.number, v.prompt.id, v.prompt.version, v.created_at);
+            }
+        }
+        PromptCommand::Save { name, file } => {
+            let text = std::fs::read_to_string(file).map_err(|e| usage(format!("file: cannot read `{}`: {e}", file.display())))?;
+            let v = store.save_prompt(name, &text)?;
+            println!("{} version {}: {}", v.prompt.name, v.number, v.prompt.id);
+        }
+        PromptCommand::Diff { a, b } => {
+            let (a, b) = (store.prompt(a)?, store.prompt(b)?);
+            for part in text_diff(&a.text, &b.text) {
+                match part.change {
+                    Change::Kept => print!("{}", part.text),
+                    Change::Removed => print!("[-{}-]", part.text),
+                    Change::Added => print!("{{+{}+}}", part.text),
+                }
+            }
+            println!();
+        }
+    }
+    Ok(0)
 }
 
 /// The dataset file's format and an open handle on it.
@@ -235,6 +277,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return Ok(0);
     }
     let files = SettingsFiles::new(crate::paths::config_dir());
+    if let Some(Command::Prompt(command)) = &cli.command {
+        return prompt_command(&store, command);
+    }
     if let Some(Command::Sync { include_demo }) = &cli.command {
         let options = sync::SyncOptions { include_demo: *include_demo, span_payloads: !files.load()?.sync_without_span_payloads };
         println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, options).await?);

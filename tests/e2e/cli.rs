@@ -281,3 +281,32 @@ async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
     assert_eq!(query_i64(&db, "SELECT count(*) FROM dataset_rows"), 2);
     assert_eq!(query_i64(&db, "SELECT count(*) FROM datasets WHERE headers = '[\"question\",\"expected\"]' AND source_file = 'questions.csv'"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prompt_versions_are_saved_listed_and_diffed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let (one, two) = (dir.path().join("one.txt"), dir.path().join("two.txt"));
+    std::fs::write(&one, "Answer {{question}} briefly.").unwrap();
+    std::fs::write(&two, "Answer {{question}} in one sentence.").unwrap();
+    let save = |file: &std::path::Path| {
+        let db = db.clone();
+        let file = file.to_str().unwrap().to_owned();
+        async move { chipbench(&db, &["prompt", "save", "qa", &file]).await }
+    };
+    let first = save(&one).await;
+    assert!(first.stdout.starts_with("qa version 1: "), "{}{}", first.stdout, first.stderr);
+    let second = save(&two).await;
+    assert!(second.stdout.starts_with("qa version 2: "), "{}", second.stdout);
+    assert!(save(&one).await.stdout.starts_with("qa version 1: "), "the same text is the same version");
+
+    let listed = chipbench(&db, &["prompt", "versions", "qa"]).await;
+    let ids: Vec<&str> = listed.stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(ids.len(), 2, "{}", listed.stdout);
+    let diff = chipbench(&db, &["prompt", "diff", ids[0], ids[1]]).await;
+    assert_eq!(diff.stdout.trim(), "Answer {{question}} [-briefly.-]{+in one sentence.+}");
+
+    let unknown = chipbench(&db, &["prompt", "versions", "nope"]).await;
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("prompt `nope` not found"), "{}", unknown.stderr);
+}

@@ -26,13 +26,29 @@ pub(super) fn ensure_seeds(conn: &mut Connection) -> Result<String> {
     tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('installation_id', ?1)", [crate::ids::new_id()])?;
     let id: String = tx.query_row("SELECT value FROM meta WHERE key = 'installation_id'", [], |r| r.get(0))?;
     for p in prompts::built_in() {
-        tx.execute(
-            "INSERT OR IGNORE INTO prompts (id, name, version, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![p.id, p.name, p.version, p.text, clock::EPOCH],
-        )?;
+        insert_prompt(&tx, &p, clock::EPOCH)?;
     }
     tx.commit()?;
     Ok(id)
+}
+
+/// Stores a prompt version unless its text is already a version of that name; true if new.
+fn insert_prompt(tx: &Connection, p: &Prompt, created_at: &str) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO prompts (id, name, version, text, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![p.id, p.name, p.version, p.text, created_at],
+    )?;
+    Ok(n == 1)
+}
+
+/// A prompt version with its number among its name's versions (1 = the oldest). Numbers are for
+/// display and are derived when read, by creation time, so versions saved offline on two
+/// machines never collide: the id (a hash of name and text) is the identity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PromptVersion {
+    pub number: u32,
+    pub prompt: Prompt,
+    pub created_at: String,
 }
 
 impl Store {
@@ -76,6 +92,44 @@ impl Store {
         })
     }
 
+    /// Saves `text` as a version of prompt `name`; text it already has is that version again
+    /// (no new version).
+    pub fn save_prompt(&self, name: &str, text: &str) -> Result<PromptVersion> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("name: a prompt needs a name".into()));
+        }
+        if text.trim().is_empty() {
+            return Err(StoreError::Invalid(format!("text: prompt `{name}` is empty")));
+        }
+        let prompt = Prompt::new(name, text);
+        self.write(|tx| {
+            // Later than the name's newest version, so numbers follow saves even within a millisecond.
+            let newest: Option<String> = tx.query_row("SELECT max(created_at) FROM prompts WHERE name = ?1", [name], |r| r.get(0))?;
+            Ok(insert_prompt(tx, &prompt, &clock::after(newest.as_deref()))?)
+        })?;
+        let versions = self.prompt_versions(name)?;
+        Ok(versions.into_iter().find(|v| v.prompt.id == prompt.id).expect("the version just stored"))
+    }
+
+    /// Every version of prompt `name`, oldest (number 1) first.
+    pub fn prompt_versions(&self, name: &str) -> Result<Vec<PromptVersion>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, name, version, text, created_at FROM prompts WHERE name = ?1 ORDER BY created_at, id")?;
+            let rows = stmt.query_map([name], |r| {
+                Ok((Prompt { id: r.get(0)?, name: r.get(1)?, version: r.get(2)?, text: r.get(3)? }, r.get::<_, String>(4)?))
+            })?;
+            let versions: Vec<PromptVersion> = rows
+                .zip(1..)
+                .map(|(row, number)| row.map(|(prompt, created_at)| PromptVersion { number, prompt, created_at }))
+                .collect::<rusqlite::Result<_>>()?;
+            if versions.is_empty() {
+                return Err(StoreError::NotFound { what: "prompt", id: name.to_owned() });
+            }
+            Ok(versions)
+        })
+    }
+
     /// A prompt version by id.
     pub fn prompt(&self, id: &str) -> Result<Prompt> {
         self.read(|c| {
@@ -92,6 +146,26 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::tests::temp_store;
+
+    #[test]
+    fn saving_changed_text_adds_a_version_and_the_same_text_does_not() {
+        let (_d, store) = temp_store();
+        let original = store.prompt_versions("selection").unwrap();
+        assert_eq!((original.len(), original[0].number), (1, 1), "the built-in text is version 1");
+        let v2 = store.save_prompt("selection", "Pick the chips you relate to: {{chips}}").unwrap();
+        assert_eq!(v2.number, 2);
+        let again = store.save_prompt(" selection ", "Pick the chips you relate to: {{chips}}").unwrap();
+        assert_eq!(again, v2, "identical text is the same version");
+        let v3 = store.save_prompt("selection", "Choose: {{chips}}").unwrap();
+        let numbers: Vec<u32> = store.prompt_versions("selection").unwrap().iter().map(|v| v.number).collect();
+        assert_eq!((v3.number, numbers), (3, vec![1, 2, 3]));
+        assert_eq!(store.prompt(&v2.prompt.id).unwrap().text, "Pick the chips you relate to: {{chips}}");
+        let mine = store.save_prompt("summarise", "Summarise {{text}}").unwrap();
+        assert_eq!(mine.number, 1, "a new name numbers from 1");
+        assert_eq!(store.save_prompt("", "x").unwrap_err().to_string(), "name: a prompt needs a name");
+        assert_eq!(store.save_prompt("p", "  ").unwrap_err().to_string(), "text: prompt `p` is empty");
+        assert!(matches!(store.prompt_versions("nope"), Err(StoreError::NotFound { .. })));
+    }
 
     #[test]
     fn prices_are_data_the_user_can_edit() {

@@ -22,7 +22,7 @@ use std::{
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
-pub use catalog::Model;
+pub use catalog::{Model, PromptVersion};
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use datasets::DatasetSummary;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
