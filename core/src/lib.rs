@@ -9,6 +9,7 @@
 //! - [`sync`]: sync with a shared Turso database (push, pull, the remote schema).
 //! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
 //! - [`dataset`]: the prompt lab's datasets (CSV, JSON, JSON Lines, read as a stream) and placeholder checks.
+//! - [`grade`]: rule-based graders (exact, contains, regex, JSON) and grader-human agreement (Cohen's kappa).
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod dataset;
 pub mod error;
 pub mod export;
+pub mod grade;
 pub mod identity;
 pub mod ids;
 pub mod llm;

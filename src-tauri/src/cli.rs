@@ -14,7 +14,7 @@ use std::{
 
 use chipbench_core::{
     bench::{self, Axes, BatchRequest, Outcome, Progress, StopCause},
-    dataset, export,
+    dataset, export, grade,
     llm::{
         settings::{Env, ProcessEnv},
         ProviderKind,
@@ -127,6 +127,18 @@ enum Command {
         /// The stored dataset's name (default: the file name without its extension).
         #[arg(long, requires = "import")]
         name: Option<String>,
+        /// Grade the outputs this column already holds, row by row, and print the pass rate.
+        #[arg(long, value_name = "OUTPUT_COLUMN")]
+        grade: Option<String>,
+        /// The grading rule: exact, contains, regex, json, json_fields:a,b.
+        #[arg(long, default_value = "exact", requires = "grade")]
+        rule: String,
+        /// The column with the expected value (or the pattern, for regex).
+        #[arg(long, value_name = "COLUMN", requires = "grade")]
+        expected: Option<String>,
+        /// A column of people's grades (pass, fail, or empty): prints how often the grader agrees.
+        #[arg(long, value_name = "COLUMN", requires = "grade")]
+        human: Option<String>,
         /// A prompt template whose placeholders every row must fill.
         #[arg(long)]
         prompt: Option<String>,
@@ -226,6 +238,19 @@ fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<()
     Ok(())
 }
 
+/// `chipbench dataset FILE --grade COLUMN`: the pass rate and, with people's grades, agreement.
+fn grade_dataset(file: &Path, rule: &grade::Rule, columns: grade::Columns) -> Result<(), Failure> {
+    let (format, opened) = open_dataset(file)?;
+    let g = grade::grade_file(opened, format, rule, columns)?;
+    let share = |k: u64, n: u64| if n == 0 { 0.0 } else { 100.0 * k as f64 / n as f64 };
+    println!("graded {} rows: {} passed ({:.1}%)", g.graded, g.passed, share(g.passed, g.graded));
+    if let Some(a) = g.agreement {
+        let kappa = a.kappa.map_or("undefined (everyone gave one grade)".to_owned(), |k| format!("{k:.3}"));
+        println!("grader vs people over {} rows: agreement {:.1}%, Cohen's kappa {kappa}", a.pairs, 100.0 * a.rate);
+    }
+    Ok(())
+}
+
 /// `chipbench dataset FILE --import`: stores the file (read a second time, as a stream).
 fn import_dataset(store: &Store, file: &Path, name: Option<&str>) -> Result<(), Failure> {
     let (format, opened) = open_dataset(file)?;
@@ -263,8 +288,12 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     if cli.dry_run {
         return dry_run(&cli, &db);
     }
-    if let Some(Command::Dataset { file, prompt, preview, import, name }) = &cli.command {
+    if let Some(Command::Dataset { file, prompt, preview, import, name, grade, rule, expected, human }) = &cli.command {
         check_dataset(file, prompt.as_deref(), *preview)?;
+        if let Some(output) = grade {
+            let columns = grade::Columns { output, expected: expected.as_deref(), human: human.as_deref() };
+            grade_dataset(file, &grade::Rule::parse(rule)?, columns)?;
+        }
         if *import {
             import_dataset(&Store::open(&db)?, file, name.as_deref())?;
         }

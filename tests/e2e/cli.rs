@@ -310,3 +310,29 @@ async fn prompt_versions_are_saved_listed_and_diffed() {
     assert_eq!(unknown.code, 2);
     assert!(unknown.stderr.contains("prompt `nope` not found"), "{}", unknown.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_in_a_dataset_are_graded_and_compared_with_peoples_grades() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let file = dir.path().join("graded.jsonl");
+    let rows = [
+        r#"{"answer": "Paris", "expected": "paris", "human": "pass"}"#,
+        r#"{"answer": "Lyon", "expected": "paris", "human": "pass"}"#,
+        r#"{"answer": "Nice", "expected": "paris", "human": "fail"}"#,
+        r#"{"answer": "It is Paris", "expected": "paris", "human": ""}"#,
+    ];
+    std::fs::write(&file, rows.join("\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let run = chipbench(&db, &["dataset", file, "--preview", "0", "--grade", "answer", "--rule", "contains", "--expected", "expected", "--human", "human"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("graded 4 rows: 2 passed (50.0%)"), "{}", run.stdout);
+    assert!(run.stdout.contains("grader vs people over 3 rows: agreement 66.7%, Cohen's kappa 0.400"), "{}", run.stdout);
+
+    let bad = chipbench(&db, &["dataset", file, "--grade", "answer", "--rule", "fuzzy"]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("rule: `fuzzy` is not a rule"), "{}", bad.stderr);
+    let missing = chipbench(&db, &["dataset", file, "--grade", "reply"]).await;
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("column `reply` is not in the dataset"), "{}", missing.stderr);
+}
