@@ -141,6 +141,20 @@ async fn column(c: &Client, nth: usize) -> Vec<String> {
     serde_json::from_value(c.execute(script, vec![json!(nth)]).await.unwrap()).unwrap()
 }
 
+/// The column once `ok` holds for it: a new filter or sort refetches the page after the total or
+/// the header has already changed.
+async fn column_until(c: &Client, nth: usize, ok: impl Fn(&[String]) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let cells = column(c, nth).await;
+        if ok(&cells) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "column {nth} never became as expected: {cells:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,8 +168,7 @@ async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
 
     choose(&c, "model", "openai/gpt-5-mini").await;
     wait_for_exact(&c, "[data-testid=results-total]", "24 results").await;
-    let models = column(&c, 1).await;
-    assert!(models.len() == 24 && models.iter().all(|m| m == "openai/gpt-5-mini"), "{models:?}");
+    column_until(&c, 1, |models| models.len() == 24 && models.iter().all(|m| m == "openai/gpt-5-mini")).await;
     choose(&c, "chip_count", "10 chips").await;
     wait_for_exact(&c, "[data-testid=results-total]", "8 results").await;
     choose(&c, "input_type", "enriched").await;
@@ -171,8 +184,12 @@ async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
     wait_for_exact(&c, "[data-testid=results-total]", "12 results").await;
     c.find(Locator::XPath("//button[@role='columnheader'][starts-with(normalize-space(), 'Chips')]")).await.unwrap().click().await.unwrap();
     wait_for(&c, "[aria-sort=descending]").await;
-    let chips: Vec<u32> = column(&c, 4).await.iter().map(|s| s.parse().unwrap()).collect();
-    assert!(chips.windows(2).all(|w| w[0] >= w[1]) && chips[0] == 20, "sorted by chips, most first: {chips:?}");
+    // Sorted by chips, most first.
+    column_until(&c, 4, |cells| {
+        let chips: Option<Vec<u32>> = cells.iter().map(|s| s.parse().ok()).collect();
+        chips.is_some_and(|chips| chips.len() == 12 && chips.windows(2).all(|w| w[0] >= w[1]) && chips[0] == 20)
+    })
+    .await;
     wait_for(&c, "[data-testid=result-row]").await.click().await.unwrap();
     wait_for(&c, "[data-testid=result-detail]").await;
     c.active_element().await.unwrap().send_keys("4").await.unwrap();
