@@ -310,7 +310,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return prompt_command(&store, command);
     }
     if let Some(Command::Sync { include_demo }) = &cli.command {
-        let options = sync::SyncOptions { include_demo: *include_demo, span_payloads: !files.load()?.sync_without_span_payloads };
+        let options = sync::SyncOptions { include_demo: *include_demo, ..sync::SyncOptions::from_settings(&files.load()?) };
         println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, options).await?);
         return Ok(0);
     }
@@ -330,7 +330,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         return Ok(code);
     }
     // After a batch the summary owns stdout (it may be JSON): the sync reports on stderr.
-    let options = sync::SyncOptions { include_demo: false, span_payloads: !files.load()?.sync_without_span_payloads };
+    let options = sync::SyncOptions { include_demo: false, ..sync::SyncOptions::from_settings(&files.load()?) };
     match sync_once(&store, &env, options).await {
         Ok(line) => eprintln!("{line}"),
         Err(f) => {

@@ -27,7 +27,7 @@ pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use datasets::DatasetSummary;
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
-pub use sync::{Pending, PushScope, SyncStatus};
+pub use sync::{Pending, SyncStatus};
 pub use traces::{ImportSummary, ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP, INDEX_CHUNK};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};
 

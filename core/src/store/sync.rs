@@ -6,7 +6,10 @@ use rusqlite::{params_from_iter, types::Value as Sql, Connection, OptionalExtens
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store};
-use crate::sync::tables::{Side, SyncTable, TABLES};
+use crate::sync::{
+    tables::{Side, SyncTable, TABLES},
+    SyncOptions,
+};
 
 /// Changes waiting for a push, and what to forget once the remote has them.
 #[derive(Debug, Default)]
@@ -24,15 +27,6 @@ impl Pending {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty() && self.outbox_through == 0 && self.through.is_empty()
     }
-}
-
-/// What a push sends.
-#[derive(Debug, Clone, Copy)]
-pub struct PushScope {
-    /// Demo (mock) runs and everything under them.
-    pub include_demo: bool,
-    /// Spans' prompts and responses; without them a span arrives with its figures only.
-    pub span_payloads: bool,
 }
 
 fn pushed_mark(c: &Connection, t: &SyncTable) -> rusqlite::Result<i64> {
@@ -94,7 +88,7 @@ impl Store {
     /// ratings; each row once, as it is now), then results and spans above their pushed marks.
     /// Without `include_demo`, demo runs and what belongs to them are passed over (and so
     /// forgotten; see [`Store::sync_include_demo`]).
-    pub fn sync_pending(&self, max_rows: usize, scope: PushScope) -> Result<Pending> {
+    pub fn sync_pending(&self, max_rows: usize, scope: SyncOptions) -> Result<Pending> {
         let filter = |t: &SyncTable| {
             let quarantined = format!(" AND NOT EXISTS (SELECT 1 FROM sync_quarantine q WHERE q.tbl = '{}' AND q.id = {}.id)", t.name, t.name);
             if scope.include_demo { quarantined } else { format!("{}{quarantined}", not_demo(t)) }
@@ -277,7 +271,7 @@ mod tests {
         let (_d, store) = temp_store();
         let demo = crate::store::runs::tests::new_run(&store, true).summary.id;
         store.insert_results(&demo, &[crate::testing::sample_result("m", "p", 10, 0.0)]).unwrap();
-        let scope = |include_demo| super::PushScope { include_demo, span_payloads: true };
+        let scope = |include_demo| crate::sync::SyncOptions { include_demo, span_payloads: true };
         let pending = |include| store.sync_pending(1000, scope(include)).unwrap().rows.iter().filter(|(t, _)| t.name != "models" && t.name != "prompts").count();
         assert_eq!(pending(false), 0, "demo rows are passed over");
         store.sync_pushed(&store.sync_pending(1000, scope(false)).unwrap()).unwrap();

@@ -1,6 +1,7 @@
 //! Traces and spans: group-committed span inserts (immutable once written; each insert adds its
-//! spans' figures to their `traces` rows), the newest traces, one trace with its spans and replays, and full-text
-//! search with highlighted snippets. Spans of deleted runs are hidden everywhere.
+//! spans' figures to their `traces` rows), the newest traces, one trace with its spans and
+//! replays, and full-text search with highlighted snippets. Spans of deleted runs are hidden
+//! everywhere.
 //!
 //! The FTS5 index is not written with the span: indexing costs several times what storing does,
 //! and a batch must not pay it per call. [`Store::index_spans`] indexes stored spans in order
@@ -9,7 +10,7 @@
 use rusqlite::{params, params_from_iter, types::Value as Sql, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-use super::{Result, Store, StoreError};
+use super::{results::json, Result, Store, StoreError};
 use crate::{
     llm::CallKind,
     trace::{parsed_output, query, Span, TraceKind},
@@ -132,10 +133,6 @@ const HIT_END: char = '\u{3}';
 const SPAN_COLUMNS: &str = "s.id, s.trace_id, s.parent_id, s.trace_kind, s.trace_name, s.run_id, s.kind, s.name, s.provider,
     s.model, s.status, s.error, s.messages, s.params, s.response, s.attempts, s.input_tokens, s.output_tokens,
     s.cost_usd, s.billed_cost_usd, s.latency_ms, s.started_at, s.ended_at, s.replay_of, s.attributes";
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("span fields serialise")
-}
 
 fn from_json<T: serde::de::DeserializeOwned>(r: &Row, i: usize) -> rusqlite::Result<Option<T>> {
     let text: Option<String> = r.get(i)?;

@@ -16,7 +16,7 @@ pub use remote::Remote;
 use remote::{from_hrana, stmt};
 use tables::{Side, TABLES};
 
-use crate::store::{PushScope, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The remote schema this build writes. A remote whose minimum compatible version is above it is
 /// left alone. 2 added spans; builds of version 1 still sync with it (they leave spans alone), so
@@ -91,6 +91,13 @@ pub struct SyncOptions {
     pub include_demo: bool,
     /// Spans' prompts and responses (their large part); without them spans sync their figures.
     pub span_payloads: bool,
+}
+
+impl SyncOptions {
+    /// As the user's settings ask.
+    pub fn from_settings(s: &crate::settings::Settings) -> SyncOptions {
+        SyncOptions { include_demo: s.sync_demo_runs, span_payloads: !s.sync_without_span_payloads }
+    }
 }
 
 /// One sync: the remote schema checked (created when missing), local changes pushed, remote
@@ -244,7 +251,7 @@ async fn push(store: &Store, remote: &Remote, options: SyncOptions) -> Result<(u
     let me = Sql::Text(store.installation_id().to_owned());
     let (mut pushed, mut quarantined) = (0, 0);
     loop {
-        let mut pending = store.sync_pending(PUSH_ROWS, PushScope { include_demo: options.include_demo, span_payloads: options.span_payloads })?;
+        let mut pending = store.sync_pending(PUSH_ROWS, options)?;
         if pending.is_empty() {
             return Ok((pushed, quarantined));
         }

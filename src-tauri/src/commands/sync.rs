@@ -46,8 +46,7 @@ async fn sync_once(state: &AppState) -> std::result::Result<(), SyncError> {
         return Err(SyncError::Config("sync needs a Turso database URL: set it in Settings".into()));
     };
     let settings = state.files.load().map_err(|e| SyncError::Config(e.to_string()))?;
-    let options = SyncOptions { include_demo: settings.sync_demo_runs, span_payloads: !settings.sync_without_span_payloads };
-    sync::sync_recorded(&state.store, &remote, options).await.map(drop)
+    sync::sync_recorded(&state.store, &remote, SyncOptions::from_settings(&settings)).await.map(drop)
 }
 
 fn announce<R: Runtime>(app: &AppHandle<R>) {
