@@ -3,7 +3,7 @@
 //! compared with human grades (agreement rate and Cohen's kappa). Pass rates are reported on
 //! their own, never blended with 1-5 ratings.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::{
     dataset::{self, DatasetError, Format},
@@ -11,8 +11,7 @@ use crate::{
 };
 
 /// How an output is checked against the expected value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "rule", content = "fields")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     /// The output equals the expected text, ignoring surrounding whitespace.
     Exact,
