@@ -116,20 +116,42 @@ pub fn summarize(input: impl Read, format: Format, preview_rows: usize) -> Resul
     Ok(Summary { format, headers, row_count, preview })
 }
 
+/// Each `{{name}}` of a template: its byte range and its name (trimmed).
+fn slots(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        let open = pos + template[pos..].find("{{")?;
+        let close = open + 2 + template[open + 2..].find("}}")?;
+        pos = close + 2;
+        Some((open..close + 2, template[open + 2..close].trim()))
+    })
+}
+
 /// The `{{name}}` placeholders of a template, each once, in order of first use (names trimmed).
 pub fn placeholders(template: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else { break };
-        let name = after[..close].trim();
+    for (_, name) in slots(template) {
         if !name.is_empty() && !names.iter().any(|n| n == name) {
             names.push(name.to_owned());
         }
-        rest = &after[close + 2..];
     }
     names
+}
+
+/// The template with each `{{name}}` replaced by `value(name)`; one it has no value for stays as
+/// written. Values are inserted as they are (a value's own `{{...}}` is not expanded).
+pub fn render<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut copied = 0;
+    for (range, name) in slots(template) {
+        if let Some(v) = value(name) {
+            out.push_str(&template[copied..range.start]);
+            out.push_str(v);
+            copied = range.end;
+        }
+    }
+    out.push_str(&template[copied..]);
+    out
 }
 
 /// The template's placeholders that are not columns of the dataset, in order of first use.
@@ -455,6 +477,18 @@ mod tests {
         assert_eq!(placeholders(template), strings(&["question", "persona"]));
         assert_eq!(missing_columns(template, &strings(&["question", "expected"])), strings(&["persona"]));
         assert!(missing_columns("no placeholders", &[]).is_empty());
+    }
+
+    #[test]
+    fn render_fills_known_placeholders_and_leaves_the_rest() {
+        let value = |name: &str| match name {
+            "question" => Some("What is {{persona}}?"),
+            "persona" => Some("a nurse"),
+            _ => None,
+        };
+        let out = render("Q: {{ question }} / {{persona}} / {{unknown}} / {{open", value);
+        assert_eq!(out, "Q: What is {{persona}}? / a nurse / {{unknown}} / {{open", "a value's braces are not expanded");
+        assert_eq!(render("", value), "");
     }
 
     #[test]

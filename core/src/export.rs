@@ -1,5 +1,5 @@
 //! Export of a run's results: JSON (an array of full results) or CSV (one row per result, chip
-//! lists as JSON text), chosen by the file's extension.
+//! lists as JSON text), chosen by the file's extension. [`write_as`] is shared with grid exports.
 
 use std::path::Path;
 
@@ -22,13 +22,19 @@ impl crate::error::Coded for ExportError {
     }
 }
 
-/// Writes to a temporary file beside `path` and renames it, so a failed export leaves no half file.
+/// Writes a run's results as JSON or CSV, by the path's extension.
 pub fn write(path: &Path, results: &[ResultDetail]) -> Result<(), ExportError> {
+    write_as(path, || serde_json::to_vec_pretty(results).expect("results serialise"), || to_csv(results))
+}
+
+/// Writes `json()` or `csv()` by the path's extension, to a temporary file beside `path` that is
+/// then renamed, so a failed export leaves no half file.
+pub fn write_as(path: &Path, json: impl FnOnce() -> Vec<u8>, csv: impl FnOnce() -> Result<Vec<u8>, csv::Error>) -> Result<(), ExportError> {
     let shown = path.display().to_string();
     let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let bytes = match ext.as_deref() {
-        Some("json") => serde_json::to_vec_pretty(results).expect("results serialise"),
-        Some("csv") => to_csv(results).map_err(|e| ExportError::Write { path: shown.clone(), reason: e.to_string() })?,
+        Some("json") => json(),
+        Some("csv") => csv().map_err(|e| ExportError::Write { path: shown.clone(), reason: e.to_string() })?,
         _ => return Err(ExportError::Format { path: shown }),
     };
     let tmp = path.with_extension("partial");

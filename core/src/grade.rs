@@ -105,6 +105,16 @@ pub fn grade(rule: &Rule, output: &str, expected: &str) -> Result<Verdict, Grade
     })
 }
 
+/// Reads a grader prompt's answer (LLM as judge): `{"pass": bool, "rationale": "..."}`, also
+/// inside prose or a code fence.
+pub fn parse_judgement(text: &str) -> Result<Verdict, String> {
+    let obj = crate::chips::extract_object(text, "pass")
+        .ok_or_else(|| format!("unparseable verdict: no JSON object with \"pass\" in {} characters", text.len()))?;
+    let pass = obj["pass"].as_bool().ok_or_else(|| format!("schema violation: \"pass\" is {}, not true or false", obj["pass"]))?;
+    let rationale = obj.get("rationale").and_then(serde_json::Value::as_str).unwrap_or_default();
+    Ok(Verdict::new(pass, rationale))
+}
+
 fn json_fields(fields: &[String], output: &str, expected: &str) -> Verdict {
     let object = |text: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text.trim()).ok();
     let (Some(got), Some(want)) = (object(output), object(expected)) else {
@@ -118,6 +128,7 @@ fn json_fields(fields: &[String], output: &str, expected: &str) -> Verdict {
 
 /// How often a grader agrees with people on the same cells.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Agreement {
     pub pairs: u64,
     /// Share of cells where grader and person agree.

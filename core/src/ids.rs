@@ -7,6 +7,8 @@
 //! - rating:  `rating \0 target_kind \0 target_id \0 user_id`
 //! - prompt:  `prompt \0 name \0 sha256(text) as lowercase hex`
 //! - imported trace: `import \0 source trace id`; imported span: `import \0 source trace id \0 source span id`
+//! - grid cell: `grid_cell \0 run_id \0 row_index (decimal) \0 model`
+//! - manual grade: `manual_grade \0 cell_id \0 user_id`
 
 use uuid::Uuid;
 
@@ -43,6 +45,14 @@ pub fn prompt_id(name: &str, sha256_hex: &str) -> String {
     v5(&["prompt", name, sha256_hex])
 }
 
+pub fn grid_cell_id(run_id: &str, row_index: u64, model: &str) -> String {
+    v5(&["grid_cell", run_id, &row_index.to_string(), model])
+}
+
+pub fn manual_grade_id(cell_id: &str, user_id: &str) -> String {
+    v5(&["manual_grade", cell_id, user_id])
+}
+
 /// An imported trace's or span's id: importing the same file twice stores each span once.
 pub fn imported_id(trace_id: &str, span_id: Option<&str>) -> String {
     match span_id {
@@ -71,6 +81,8 @@ mod tests {
             chip_count: 15,
         };
         assert_eq!(result_id(&key, "run-1"), "2cc7ae74-693b-5894-8672-6b3ab4357771");
+        assert_eq!(grid_cell_id("run-1", 12, "openai/gpt-5-mini"), "97e346d7-c603-58d3-a9c4-3aa03ab63ed7");
+        assert_eq!(manual_grade_id("cell-1", "ada"), "ead23687-4439-59d9-8629-aaa174d5739c");
     }
 
     #[test]

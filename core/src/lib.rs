@@ -10,6 +10,7 @@
 //! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
 //! - [`dataset`]: the prompt lab's datasets (CSV, JSON, JSON Lines, read as a stream) and placeholder checks.
 //! - [`grade`]: rule-based graders (exact, contains, regex, JSON) and grader-human agreement (Cohen's kappa).
+//! - [`grid`]: the prompt lab's grid runs: a prompt version x dataset rows x up to four models, graded.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
@@ -21,6 +22,7 @@ pub mod dataset;
 pub mod error;
 pub mod export;
 pub mod grade;
+pub mod grid;
 pub mod identity;
 pub mod ids;
 pub mod llm;

@@ -144,11 +144,15 @@ fn completion(content: &str) -> Response {
     .into_response()
 }
 
-/// A contract-following answer: 20 distinct chips (4 types, so any constraint is met) or a selection.
+/// A contract-following answer: 20 distinct chips (4 types, so any constraint is met), a selection
+/// or a judge's verdict.
 fn content_for(body: &Value) -> String {
     let schema = body.pointer("/response_format/json_schema/name").and_then(Value::as_str).unwrap_or("chips");
     if schema == "selection" {
         return json!({"selected_ids": [0, 2, 4]}).to_string();
+    }
+    if schema == "grade" {
+        return json!({"pass": true, "rationale": "fake judge"}).to_string();
     }
     let prompt = body.pointer("/messages/0/content").and_then(Value::as_str).unwrap_or("");
     let salt = prompt.len() % 97;

@@ -1,6 +1,7 @@
 //! The batch runner: runs a run's pending tests with bounded concurrency on tokio and hands each
-//! finished result to one writer thread that group-commits them (one `BEGIN IMMEDIATE`
-//! transaction for whatever has queued, never an fsync per row) and keeps the heartbeat fresh.
+//! finished result to one writer thread ([`writer`]) that group-commits them (one `BEGIN
+//! IMMEDIATE` transaction for whatever has queued, never an fsync per row) and keeps the
+//! heartbeat fresh.
 //!
 //! Stopping: `stop` ends scheduling; in-flight tests get [`GRACE`] to finish, then their calls
 //! are cancelled (a cancelled test stores nothing, so `--resume` runs it again). The budget stops
@@ -12,7 +13,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
@@ -27,18 +28,13 @@ use crate::{
     ids,
     llm::{FailureKind, PriceTable, Provider, RetryPolicy},
     prompts::PromptSet,
-    store::{NewResult, RunDetail, RunStatus, Store, StoreError},
+    store::{writer, NewResult, RunDetail, RunStatus, Store, StoreError},
     trace::{Span, SpanObserver},
 };
 
 /// How long in-flight tests may finish after a stop before their calls are cancelled.
 pub const GRACE: Duration = Duration::from_secs(5);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
-const MAX_GROUP: usize = 512;
-/// The writer commits at most this often: every commit writes the last page of each table and
-/// index it touches again, so one commit per finished test cost a batch more than its rows did.
-/// A crash loses at most this much finished work (a resume runs it again).
-const COMMIT_EVERY: Duration = Duration::from_millis(50);
 
 /// Where a run stands; every progress report carries it, so no consumer has to count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -167,8 +163,7 @@ impl Runner {
         let mut tally = Tally { counts: Counts { total, done: done.len() as u64, with_errors: run.summary.error_count, ..Counts::default() }, ..Tally::default() };
         progress(Progress::Started { run_id: run_id.clone(), counts: tally.counts });
 
-        let (tx, rx) = mpsc::channel::<Finished>();
-        let writer = spawn_writer(self.store.clone(), run_id.clone(), rx, self.observer.clone());
+        let (tx, writer) = spawn_writer(self.store.clone(), run_id.clone(), self.observer.clone());
         let budget = config.max_cost_usd.map(|usd| (usd * 1e6).round() as u64);
         let concurrency = config.concurrency.max(1);
         let mut tasks: JoinSet<(TestKey, TestOutcome)> = JoinSet::new();
@@ -334,38 +329,22 @@ impl Tally {
     }
 }
 
-/// The group-commit writer: blocks for one finished test, waits out [`COMMIT_EVERY`] since its
-/// last commit, takes whatever else has queued, writes their results and spans in one transaction
-/// with a heartbeat; beats alone when idle. Returns the first write error.
-fn spawn_writer(store: Store, run_id: String, rx: mpsc::Receiver<Finished>, observer: Option<Arc<dyn SpanObserver>>) -> std::thread::JoinHandle<Option<String>> {
-    std::thread::Builder::new()
-        .name("chipbench-writer".into())
-        .spawn(move || {
-            let mut last_commit = Instant::now();
-            loop {
-                let mut group = match rx.recv_timeout(HEARTBEAT_EVERY) {
-                    Ok(first) => vec![first],
-                    Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-                };
-                if let Some(wait) = (last_commit + COMMIT_EVERY).checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-                last_commit = Instant::now();
-                group.extend(rx.try_iter().take(MAX_GROUP));
-                let (mut results, mut spans) = (Vec::with_capacity(group.len()), Vec::new());
-                for f in group {
-                    results.extend(f.result);
-                    spans.extend(f.spans);
-                }
-                if let Err(e) = store.insert_outcomes(&run_id, &results, &spans) {
-                    tracing::error!(run_id, "writing {} result(s) failed: {e}", results.len());
-                    return Some(e.to_string());
-                }
-                if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
-                    o.stored(&spans);
-                }
-            }
-        })
-        .expect("spawn writer thread")
+/// The run's writer: each group's results and spans in one transaction with a heartbeat; when
+/// idle, the heartbeat alone.
+fn spawn_writer(store: Store, run_id: String, observer: Option<Arc<dyn SpanObserver>>) -> writer::Writer<Finished> {
+    writer::spawn("chipbench-writer", HEARTBEAT_EVERY, move |group: Vec<Finished>| {
+        let (mut results, mut spans) = (Vec::with_capacity(group.len()), Vec::new());
+        for f in group {
+            results.extend(f.result);
+            spans.extend(f.spans);
+        }
+        if let Err(e) = store.insert_outcomes(&run_id, &results, &spans) {
+            tracing::error!(run_id, "writing {} result(s) failed: {e}", results.len());
+            return Err(e);
+        }
+        if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
+            o.stored(&spans);
+        }
+        Ok(())
+    })
 }

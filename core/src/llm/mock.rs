@@ -116,6 +116,7 @@ impl MockProvider {
             CallKind::Selection => Self::selection(req, &mut rng),
             CallKind::Generation | CallKind::Fill => Self::chips(req, &profile, &mut rng),
             CallKind::Chat => Self::chat(req, &mut rng),
+            CallKind::Grade => Self::judgement(&profile, &mut rng),
         };
         let input_tokens = req.messages.iter().map(|m| m.content.len() as u64 / 4).sum();
         Ok(ChatResponse { output_tokens: text.len() as u64 / 4, text, input_tokens, billed_cost_usd: None, latency_ms: latency, attempts: attempt, retries: Vec::new() })
@@ -132,6 +133,13 @@ impl MockProvider {
             [] => format!("{opener} (mock reply from {})", req.model),
             picks => format!("{opener} On {}: it depends on context. (mock reply from {})", picks.join(", "), req.model),
         }
+    }
+
+    /// A judge's verdict: better models (fewer flaws) pass more outputs.
+    fn judgement(p: &Profile, rng: &mut ChaCha8Rng) -> String {
+        let pass = rng.random_bool(0.85 - p.short_list);
+        let rationale = if pass { "The answer addresses the question." } else { "The answer misses what was asked." };
+        json!({ "pass": pass, "rationale": rationale }).to_string()
     }
 
     fn selection(req: &ChatRequest, rng: &mut ChaCha8Rng) -> String {

@@ -45,8 +45,10 @@ pub enum CallKind {
     Generation,
     Selection,
     Fill,
-    /// Free text (the playground): no response format.
+    /// Free text (the playground, a grid cell): no response format.
     Chat,
+    /// A grader prompt's verdict on an output (LLM as judge): `{pass, rationale}`.
+    Grade,
 }
 
 impl CallKind {
@@ -56,11 +58,12 @@ impl CallKind {
             Self::Selection => "selection",
             Self::Fill => "fill",
             Self::Chat => "chat",
+            Self::Grade => "grade",
         }
     }
 
     pub fn parse(s: &str) -> Option<CallKind> {
-        [Self::Generation, Self::Selection, Self::Fill, Self::Chat].into_iter().find(|k| k.as_str() == s)
+        [Self::Generation, Self::Selection, Self::Fill, Self::Chat, Self::Grade].into_iter().find(|k| k.as_str() == s)
     }
 
     /// The structured-output schema's name, for calls that answer the response contract.
@@ -68,6 +71,7 @@ impl CallKind {
         match self {
             Self::Generation | Self::Fill => Some("chips"),
             Self::Selection => Some("selection"),
+            Self::Grade => Some("grade"),
             Self::Chat => None,
         }
     }
@@ -91,6 +95,11 @@ impl CallKind {
                 "type": "object",
                 "properties": {"selected_ids": {"type": "array", "items": {"type": "integer"}}},
                 "required": ["selected_ids"], "additionalProperties": false
+            }),
+            Self::Grade => serde_json::json!({
+                "type": "object",
+                "properties": {"pass": {"type": "boolean"}, "rationale": {"type": "string"}},
+                "required": ["pass", "rationale"], "additionalProperties": false
             }),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use rusqlite::{params, Row};
+use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::{results::json, Result, Store, StoreError};
@@ -90,6 +90,14 @@ impl Store {
             let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM datasets ORDER BY created_at DESC, id DESC"))?;
             let rows = stmt.query_map([], summary_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    pub fn dataset(&self, id: &str) -> Result<DatasetSummary> {
+        self.read(|c| {
+            c.query_row(&format!("SELECT {COLUMNS} FROM datasets WHERE id = ?1"), [id], summary_from_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound { what: "dataset", id: id.to_owned() })
         })
     }
 

@@ -7,12 +7,14 @@
 mod catalog;
 mod data;
 mod datasets;
+mod grids;
 mod ratings;
 pub(crate) mod results;
 mod runs;
 mod stats;
 mod sync;
 mod traces;
+pub mod writer;
 
 use std::{
     path::{Path, PathBuf},
@@ -25,6 +27,7 @@ pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::{Model, PromptVersion};
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use datasets::DatasetSummary;
+pub use grids::{CellEvent, CellUpdate, GraderAgreement, GridCell, ModelSummary, PassCount};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, SyncStatus};

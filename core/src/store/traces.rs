@@ -16,8 +16,11 @@ use crate::{
     trace::{parsed_output, query, Span, TraceKind},
 };
 
-/// A span belongs to no run, or to a live one.
-const LIVE: &str = "(s.run_id IS NULL OR s.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))";
+/// A span is not under a deleted benchmark run. (A grid cell's spans carry their grid run's id,
+/// which is not in `runs`.)
+const LIVE: &str = "(s.run_id IS NULL OR s.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))";
+/// The same for a trace.
+const LIVE_TRACE: &str = "(t.run_id IS NULL OR t.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -418,7 +421,7 @@ impl Store {
             let sql = format!(
                 "SELECT {TRACE_COLUMNS} FROM traces t
                  WHERE (?1 IS NULL OR t.kind = ?1) AND (?2 IS NULL OR t.run_id = ?2)
-                   AND (t.run_id IS NULL OR t.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))
+                   AND {LIVE_TRACE}
                  ORDER BY t.last_seq DESC LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
@@ -432,8 +435,7 @@ impl Store {
         self.read(|c| {
             let trace = c
                 .prepare_cached(&format!(
-                    "SELECT {TRACE_COLUMNS} FROM traces t WHERE t.id = ?1
-                       AND (t.run_id IS NULL OR t.run_id IN (SELECT id FROM runs WHERE deleted_at IS NULL))"
+                    "SELECT {TRACE_COLUMNS} FROM traces t WHERE t.id = ?1 AND {LIVE_TRACE}"
                 ))?
                 .query_row([id], trace_from_row)
                 .optional()?

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::{diff, Recorder, Span, SpanContext, SpanObserver, TraceKind};
+use super::{diff, recorded_call, Span, SpanContext, SpanObserver, TraceKind};
 use crate::{
     ids,
-    llm::{settings::Env, CallKind, ChatRequest, Message, PriceTable, Provider, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
+    llm::{settings::Env, CallKind, ChatRequest, Message, PriceTable, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
     store::{Store, StoreError},
 };
 
@@ -119,7 +119,7 @@ impl Lab<'_> {
             provider: provider.kind().as_str().to_owned(),
             replay_of: Some(original.id.clone()),
         };
-        let span = call(&provider, &prices, &ctx, chat, &self.policy, &self.cancel, self.observer.as_deref()).await;
+        let (span, _) = recorded_call(&provider, &prices, &ctx, chat, &self.policy, &self.cancel, self.observer.as_deref()).await;
         self.store_spans(std::slice::from_ref(&span))?;
         let diff = original.response.as_deref().zip(span.response.as_deref()).map(|(a, b)| diff::diff(a, b));
         Ok(ReplayOutcome { span, diff })
@@ -159,7 +159,7 @@ impl Lab<'_> {
             };
             let (provider, prices, ctx, policy, cancel, observer) =
                 (provider.clone(), prices.clone(), ctx.clone(), self.policy.clone(), self.cancel.clone(), self.observer.clone());
-            calls.spawn(async move { (i, call(&provider, &prices, &ctx, chat, &policy, &cancel, observer.as_deref()).await) });
+            calls.spawn(async move { (i, recorded_call(&provider, &prices, &ctx, chat, &policy, &cancel, observer.as_deref()).await.0) });
         }
         let mut spans: Vec<(usize, Span)> = calls.join_all().await;
         spans.sort_by_key(|(i, _)| *i);
@@ -193,14 +193,6 @@ fn check_messages(messages: &[Message]) -> Result<(), LabError> {
         Some(_) => Err(LabError::Invalid("messages: the last message must be the user's prompt".into())),
         None => Err(LabError::Invalid("prompt: the user message is empty".into())),
     }
-}
-
-/// One call, recorded; a failure is a span with its error, not an `Err`.
-async fn call(provider: &Provider, prices: &PriceTable, ctx: &SpanContext, req: ChatRequest, policy: &RetryPolicy, cancel: &CancellationToken, observer: Option<&dyn SpanObserver>) -> Span {
-    let recorder = Recorder::start(ctx, &req, observer);
-    let outcome = provider.complete(&req, policy, cancel).await;
-    let cost = outcome.as_ref().map_or(0.0, |r| prices.cost(&req.model, r.input_tokens, r.output_tokens));
-    recorder.finish(ctx, req, &outcome, cost)
 }
 
 #[cfg(test)]

@@ -9,10 +9,11 @@ pub mod lab;
 pub mod query;
 
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     chips, clock, ids,
-    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, LlmError, Message},
+    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, FailureKind, LlmError, Message, PriceTable, Provider, RetryPolicy},
 };
 
 /// What a trace is the record of.
@@ -210,12 +211,31 @@ impl Recorder {
     }
 }
 
-/// The response read by its contract: `{"chips": [...]}`, `{"selected_ids": [...]}`, or
+/// One call, recorded: a failure is a span with its error (and the failure's kind), not an `Err`.
+pub async fn recorded_call(
+    provider: &Provider,
+    prices: &PriceTable,
+    ctx: &SpanContext,
+    req: ChatRequest,
+    policy: &RetryPolicy,
+    cancel: &CancellationToken,
+    observer: Option<&dyn SpanObserver>,
+) -> (Span, Option<FailureKind>) {
+    let recorder = Recorder::start(ctx, &req, observer);
+    let outcome = provider.complete(&req, policy, cancel).await;
+    let cost = outcome.as_ref().map_or(0.0, |r| prices.cost(&req.model, r.input_tokens, r.output_tokens));
+    let failure = outcome.as_ref().err().map(|e| e.kind);
+    (recorder.finish(ctx, req, &outcome, cost), failure)
+}
+
+/// The response read by its contract: `{"chips": [...]}`, `{"selected_ids": [...]}`, a judge's
+/// `{"pass", "rationale"}`, or
 /// `{"error": why}` when it does not parse. Free text has none.
 pub fn parsed_output(kind: CallKind, text: &str) -> Option<serde_json::Value> {
     let value = match kind {
         CallKind::Generation | CallKind::Fill => chips::parse_chips(text).map(|c| serde_json::json!({ "chips": c })),
         CallKind::Selection => chips::parse_selection(text).map(|ids| serde_json::json!({ "selected_ids": ids })),
+        CallKind::Grade => crate::grade::parse_judgement(text).map(|v| serde_json::json!({ "pass": v.pass, "rationale": v.reason })),
         CallKind::Chat => return None,
     };
     Some(value.unwrap_or_else(|e| serde_json::json!({ "error": e })))

@@ -1,0 +1,65 @@
+-- The prompt lab's grid runs (issue 6): one prompt version run on every row of a dataset by up to
+-- four models. Each (row, model) is a cell with a state, its output, the graders' verdicts and a
+-- history of events. Every call a cell makes is a span of the cell's trace (trace id = cell id,
+-- kind `test`: a cell is one test of a grid run, as a result is one test of a benchmark run).
+CREATE TABLE grid_runs (
+    id            TEXT PRIMARY KEY,        -- UUID v7
+    prompt_id     TEXT NOT NULL,           -- the prompt version run (prompts.id)
+    dataset_id    TEXT NOT NULL REFERENCES datasets (id),
+    models        TEXT NOT NULL,           -- JSON array of 1-4 model ids, in display order
+    params        TEXT NOT NULL,           -- JSON {temperature, max_tokens}
+    graders       TEXT NOT NULL,           -- JSON {rule: {rule, expected}?, judge: {prompt_id, model}?}
+    active_metric TEXT NOT NULL CHECK (active_metric IN ('rule', 'judge', 'manual')),
+    provider      TEXT NOT NULL,
+    base_url      TEXT,                    -- an OpenAI-compatible server's, as chosen
+    concurrency   INTEGER NOT NULL CHECK (concurrency > 0),
+    status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'cancelled', 'failed')),
+    status_reason TEXT,
+    created_at    TEXT NOT NULL,
+    completed_at  TEXT,
+    updated_at    TEXT NOT NULL,
+    origin        TEXT NOT NULL            -- the installation that started it
+);
+
+CREATE TABLE grid_cells (
+    id            TEXT PRIMARY KEY,        -- UUID v5 of (run, row, model): the same everywhere
+    run_id        TEXT NOT NULL REFERENCES grid_runs (id) ON DELETE CASCADE,
+    row_index     INTEGER NOT NULL,
+    model         TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+    output        TEXT,                    -- the model's answer, untrusted text
+    error         TEXT,
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cost_usd      REAL NOT NULL DEFAULT 0, -- the generation call's, at the price table (the judge's is its span's)
+    latency_ms    INTEGER NOT NULL DEFAULT 0,
+    rule_pass     INTEGER CHECK (rule_pass IN (0, 1)),
+    rule_reason   TEXT,
+    judge_pass    INTEGER CHECK (judge_pass IN (0, 1)),
+    judge_reason  TEXT,                    -- the judge's rationale, or why it gave no verdict
+    span_id       TEXT,                    -- the latest attempt's generation span
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    updated_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX grid_cells_by_position ON grid_cells (run_id, row_index, model);
+
+-- Append-only: what happened to a cell and when (queued, started, succeeded, failed, graded).
+CREATE TABLE grid_cell_events (
+    id       TEXT PRIMARY KEY,             -- UUID v7
+    cell_id  TEXT NOT NULL REFERENCES grid_cells (id) ON DELETE CASCADE,
+    event    TEXT NOT NULL CHECK (event IN ('queued', 'started', 'succeeded', 'failed', 'graded')),
+    detail   TEXT,
+    at       TEXT NOT NULL
+);
+CREATE INDEX grid_cell_events_by_cell ON grid_cell_events (cell_id, at);
+
+-- A person's grade of a cell: one per cell and user. Unset keeps the row with a NULL grade, so
+-- withdrawing a grade syncs like setting one.
+CREATE TABLE manual_grades (
+    id         TEXT PRIMARY KEY,           -- UUID v5 of (cell, user)
+    cell_id    TEXT NOT NULL REFERENCES grid_cells (id) ON DELETE CASCADE,
+    user_id    TEXT NOT NULL,
+    grade      TEXT CHECK (grade IN ('pass', 'fail')),
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX manual_grades_by_cell ON manual_grades (cell_id);
