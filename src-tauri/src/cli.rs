@@ -29,6 +29,8 @@ use chipbench_core::{
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+mod grid;
+
 #[derive(Parser, Debug)]
 #[command(name = "chipbench", version, about = "Benchmark LLMs on the chip benchmark; no arguments opens the app")]
 pub struct Cli {
@@ -117,6 +119,9 @@ enum Command {
     /// Prompt versions: list a prompt's versions, save a file's text as a version, diff two.
     #[command(subcommand)]
     Prompt(PromptCommand),
+    /// Grid runs of the prompt lab: a prompt version x a stored dataset's rows x up to 4 models.
+    #[command(subcommand)]
+    Grid(grid::GridCommand),
     /// Check a dataset file (CSV, JSON array of objects, JSON Lines): its columns, row count and
     /// first rows, and whether a prompt's {{placeholders}} are columns; --import also stores it.
     Dataset {
@@ -309,6 +314,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     if let Some(Command::Prompt(command)) = &cli.command {
         return prompt_command(&store, command);
     }
+    if let Some(Command::Grid(command)) = &cli.command {
+        let settings = files.load()?;
+        let rater = settings.rater.clone().unwrap_or_else(|| chipbench_core::identity::default_rater(&chipbench_core::identity::System));
+        return grid::command(&store, &files.env(Arc::new(ProcessEnv))?, rater, command).await;
+    }
     if let Some(Command::Sync { include_demo }) = &cli.command {
         let options = sync::SyncOptions { include_demo: *include_demo, ..sync::SyncOptions::from_settings(&files.load()?) };
         println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, options).await?);
@@ -406,6 +416,21 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
 
 async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepared) -> Result<u8, Failure> {
     prepared.runner.record_spans = !cli.no_spans;
+    let stop = stop_on_ctrl_c();
+    let reporter = Reporter::new(cli.json);
+    let outcome = prepared.runner.execute(&prepared.run, stop, |p| reporter.report(p)).await?;
+    reporter.finish();
+    if let Some(path) = &cli.export {
+        export::write(path, &store.run_results(&outcome.run_id)?)?;
+        eprintln!("exported {} result(s) to {}", outcome.stored, path.display());
+    }
+    let code = exit_code(&outcome);
+    print_summary(cli, db, &outcome, code);
+    Ok(code)
+}
+
+/// Cancelled by the first Ctrl-C; a second one quits at once.
+fn stop_on_ctrl_c() -> CancellationToken {
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
@@ -417,16 +442,7 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
             }
         }
     });
-    let reporter = Reporter::new(cli.json);
-    let outcome = prepared.runner.execute(&prepared.run, stop, |p| reporter.report(p)).await?;
-    reporter.finish();
-    if let Some(path) = &cli.export {
-        export::write(path, &store.run_results(&outcome.run_id)?)?;
-        eprintln!("exported {} result(s) to {}", outcome.stored, path.display());
-    }
-    let code = exit_code(&outcome);
-    print_summary(cli, db, &outcome, code);
-    Ok(code)
+    stop
 }
 
 fn exit_code(o: &Outcome) -> u8 {

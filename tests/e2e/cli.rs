@@ -336,3 +336,58 @@ async fn outputs_in_a_dataset_are_graded_and_compared_with_peoples_grades() {
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("column `reply` is not in the dataset"), "{}", missing.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grid_runs_against_a_server_is_graded_by_hand_shown_and_exported() {
+    let fake = FakeProvider::start().await;
+    let url = fake.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let csv = dir.path().join("questions.csv");
+    std::fs::write(&csv, "question,expected\nWhat is 2+2?,chip\nName a red fruit,apple\nSay hi,number\n").unwrap();
+    let imported = chipbench(&db, &["dataset", csv.to_str().unwrap(), "--import", "--preview", "0"]).await;
+    let stored = imported.stdout.lines().find(|l| l.starts_with("stored dataset ")).expect("the dataset is stored");
+    let dataset = stored.split_whitespace().nth(2).unwrap().to_owned();
+    let (prompt, judge) = (dir.path().join("prompt.txt"), dir.path().join("judge.txt"));
+    std::fs::write(&prompt, "Answer briefly: {{question}}").unwrap();
+    std::fs::write(&judge, "Q: {{question}}\nA: {{output}}\nPass if it answers.").unwrap();
+    let id = |run: crate::support::Run| run.stdout.trim().rsplit(' ').next().unwrap().to_owned();
+    let prompt = id(chipbench(&db, &["prompt", "save", "qa", prompt.to_str().unwrap()]).await);
+    let judge = id(chipbench(&db, &["prompt", "save", "judge", judge.to_str().unwrap()]).await);
+    let out = dir.path().join("grid.csv");
+    let grid = |extra: &[&str]| {
+        let mut args = vec!["grid", "run", "--prompt", &prompt, "--dataset", &dataset, "--provider", "openai", "--base-url", &url];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = grid(&["--model", MODEL, "--model", "mistralai/mistral-nemo", "--rule", "contains", "--expected", "expected", "--judge", &judge, "--judge-model", MODEL, "--export", out.to_str().unwrap()]);
+    let run = chipbench(&db, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(fake.requests(), 12, "3 rows x 2 models, each answered and judged");
+    let judged = fake.bodies().iter().filter(|b| b.pointer("/response_format/json_schema/name").and_then(|v| v.as_str()) == Some("grade")).count();
+    assert_eq!(judged, 6, "the judge asks for the grade schema");
+    // The fake answers free text with chips: "chip" is in every answer, "apple" and "number" too ("number 0").
+    assert!(run.stdout.contains("completed — 6 succeeded, 0 failed"), "{}", run.stdout);
+    assert!(run.stdout.contains("judge grader `judge v1 with openai/gpt-5-mini`: no cells graded by people yet"), "{}", run.stdout);
+    let run_id = run.stdout.lines().find(|l| l.starts_with("grid run ")).unwrap().split_whitespace().nth(2).unwrap().trim_end_matches(':').to_owned();
+    assert_eq!(query_i64(&db, &format!("SELECT count(*) FROM spans WHERE run_id = '{run_id}'")), 12, "every call is a span");
+
+    let mut cells = csv::Reader::from_path(&out).unwrap();
+    let records: Vec<csv::StringRecord> = cells.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 6);
+    let (cell, judged_pass) = (records[0][2].to_owned(), &records[0][14]);
+    assert_eq!(judged_pass, "pass", "the fake judge passes everything");
+    let graded = chipbench(&db, &["grid", "grade", &cell, "fail", "--user", "ada"]).await;
+    assert_eq!(graded.code, 0, "{}", graded.stderr);
+    let shown = chipbench(&db, &["grid", "show", &run_id]).await;
+    assert!(shown.stdout.contains("vs people: agreement 0.0% over 1 cell(s), Cohen's kappa 0.000"), "{}", shown.stdout);
+
+    let five = grid(&["--model", MODEL, "--model", "a/b", "--model", "c/d", "--model", "e/f", "--model", "g/h"]);
+    let refused = chipbench(&db, &five.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("5 models chosen; a grid runs at most 4"), "{}", refused.stderr);
+    let again = chipbench(&db, &["grid", "again", &run_id]).await;
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("every cell succeeded; nothing to run again"), "{}", again.stderr);
+    assert_eq!(fake.requests(), 12, "refused requests call nothing");
+}

@@ -40,7 +40,7 @@ pub fn export(store: &Store, run_id: &str, user: &str, path: &Path) -> Result<us
     let csv = || {
         let mut w = csv::Writer::from_writer(Vec::new());
         let fixed = [
-            "row_index", "model", "status", "output", "error", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "rule_pass",
+            "cell_id", "row_index", "model", "status", "output", "error", "input_tokens", "output_tokens", "cost_usd", "latency_ms", "rule_pass",
             "rule_reason", "judge_pass", "judge_reason", "my_grade", "span_id",
         ];
         w.write_record(dataset.headers.iter().map(String::as_str).chain(fixed))?;
@@ -48,6 +48,7 @@ pub fn export(store: &Store, run_id: &str, user: &str, path: &Path) -> Result<us
         for r in &records {
             let c = r.cell;
             w.write_record(r.values.iter().cloned().chain([
+                c.id.clone(),
                 c.row_index.to_string(),
                 c.model.clone(),
                 c.status.as_str().to_owned(),

@@ -522,7 +522,7 @@ mod tests {
         assert_eq!(export::export(&store, &run.id, "ada", &csv_path).unwrap(), 6);
         let mut reader = csv::Reader::from_path(&csv_path).unwrap();
         let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        assert_eq!(&headers[..4], ["question", "expected", "row_index", "model"]);
+        assert_eq!(&headers[..5], ["question", "expected", "cell_id", "row_index", "model"]);
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(records.len(), 6);
         assert_eq!(&records[2][0], "Say \"hi\", then stop", "quotes survive the round trip");
