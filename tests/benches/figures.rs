@@ -9,7 +9,9 @@
 //!   server, with and without `--no-spans`); search over 100,000 spans of about 1 KB (1,000,000
 //!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans;
 //! - dataset: `chipbench dataset FILE --import` of a generated 100 MB CSV (500,000 rows): its
-//!   wall time and the process's own peak RSS.
+//!   wall time and the process's own peak RSS;
+//! - grid: a prompt-lab grid of 1,000 rows x 4 models with an LLM grader (8,000 calls) against
+//!   the 50 ms fake server at concurrency 32, beside its ideal (calls x 50 ms / 32).
 //!
 //! Run: `scripts/bench.sh` (or `cargo bench -p chipbench-e2e --bench figures`); name sections to
 //! run only those: `cargo bench -p chipbench-e2e --bench figures -- traces spans`.
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use chipbench_core::{
     bench::{self, Axes, BatchRequest},
+    dataset::Format,
+    grid::{self, Graders, GridRequest, JudgeGrader, RuleGrader},
     llm::{settings::ProcessEnv, ProviderKind},
     personas,
     store::{GroupBy, Model, ResultFilter, ResultOrder, SearchQuery, StatsQuery, Store, INDEX_CHUNK, TARGET_RESULT},
@@ -53,6 +57,9 @@ fn main() {
     }
     if run("dataset") {
         dataset_import();
+    }
+    if run("grid") {
+        rt.block_on(grid_run());
     }
     if run("sync") {
         rt.block_on(sync_figures());
@@ -421,4 +428,49 @@ fn dataset_import() {
         "dataset: a {size_mb:.0} MB CSV of 500,000 rows checked and imported in {secs:.1} s (target < 20 s), peak RSS {:.1} MB (target < 200 MB)",
         usage.ru_maxrss as f64 / 1024.0
     );
+}
+
+/// A grid of 1,000 rows x 4 models, each cell answered and then judged by a grader prompt: 8,000
+/// calls against the 50 ms fake server at concurrency 32 (32 cells in flight, each making its
+/// two calls one after the other).
+async fn grid_run() {
+    let fake = FakeProvider::start_lean().await;
+    fake.set_latency(LATENCY);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("grid.db")).unwrap();
+    let models: Vec<String> = (0..4).map(|i| format!("bench/model-{i}")).collect();
+    for m in &models {
+        store.upsert_model(&Model { id: m.clone(), name: m.clone(), input_price: 0.1, output_price: 0.2 }).unwrap();
+    }
+    let words = vocabulary(2_000);
+    let mut csv = String::from("question,expected\n");
+    for i in 0..1_000usize {
+        let question: Vec<&str> = (0..12).map(|k| words[(i * 31 + k * 977) % words.len()].as_str()).collect();
+        csv.push_str(&format!("{},{}\n", question.join(" "), words[i % words.len()]));
+    }
+    let dataset = store.import_dataset("bench", "bench.csv", Format::Csv, csv.as_bytes()).unwrap();
+    let prompt = store.save_prompt("bench", "Answer in one paragraph: {{question}}").unwrap();
+    let judge = store.save_prompt("bench judge", "Question: {{question}}\nAnswer: {{output}}\nDoes it answer the question?").unwrap();
+    let req = GridRequest {
+        prompt_id: prompt.prompt.id,
+        dataset_id: dataset.id,
+        models: models.clone(),
+        graders: Graders {
+            rule: Some(RuleGrader { rule: "contains".into(), expected: Some("expected".into()) }),
+            judge: Some(JudgeGrader { prompt_id: judge.prompt.id, model: models[0].clone() }),
+        },
+        provider: Some(ProviderKind::Openai),
+        base_url: Some(fake.base_url()),
+        concurrency: 32,
+        ..GridRequest::default()
+    };
+    let grid::Prepared { run, runner } = grid::prepare(&store, &req, &ProcessEnv).unwrap();
+    let before = fake.requests();
+    let started = Instant::now();
+    let outcome = runner.execute(&run, CancellationToken::new(), |_| {}).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let calls = fake.requests() - before;
+    assert_eq!((outcome.counts.succeeded, calls), (4_000, 8_000), "every cell answered and judged");
+    let ideal = calls as f64 * LATENCY.as_secs_f64() / 32.0;
+    println!("grid: 1,000 rows x 4 models with an LLM grader = {calls} calls in {secs:.1} s (target < 25 s; ideal {ideal:.1} s -> {:.0}% of ideal)", 100.0 * ideal / secs);
 }
