@@ -34,6 +34,8 @@ pub enum DatasetError {
     Malformed { location: String, reason: String },
     #[error("dataset: reading the file failed: {0}")]
     Io(String),
+    #[error("file: {0}")]
+    File(String),
 }
 
 impl Coded for DatasetError {
@@ -47,6 +49,7 @@ impl Coded for DatasetError {
 
 /// How a file's rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Csv,
@@ -94,8 +97,17 @@ pub fn read(input: impl Read, format: Format, on_header: impl FnOnce(&[String]),
     }
 }
 
+/// Opens a dataset file; its format comes from its extension.
+pub fn open(path: &std::path::Path) -> Result<(Format, std::fs::File), DatasetError> {
+    let name = path.display();
+    let format = Format::of_file_name(&name.to_string()).ok_or_else(|| DatasetError::File(format!("`{name}` is not .csv, .json, .jsonl or .ndjson")))?;
+    let file = std::fs::File::open(path).map_err(|e| DatasetError::File(format!("cannot open `{name}`: {e}")))?;
+    Ok((format, file))
+}
+
 /// A file's header, row count and first rows: what the import dialog shows before storing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Summary {
     pub format: Format,
     pub headers: Vec<String>,

@@ -9,6 +9,7 @@ pub const NAMES: [&str; 6] =
     ["generation_terse", "generation_guided", "constraint_clause", "signals_clause", "selection", "fill"];
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Prompt {
     pub id: String,
     pub name: String,

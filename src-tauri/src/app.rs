@@ -10,6 +10,7 @@ use tauri_specta::Event;
 use crate::commands::{
     self,
     batches::{BatchFinished, BatchProgress, Batches},
+    lab::{GridActivity, GridFinished, Grids},
     traces::{SpanActivity, SpanEvents},
     AppState,
 };
@@ -52,12 +53,29 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::traces::playground,
             commands::traces::import_spans,
             commands::traces::rate_span,
+            commands::lab::datasets,
+            commands::lab::check_dataset_file,
+            commands::lab::import_dataset_file,
+            commands::lab::prompts,
+            commands::lab::prompt_versions,
+            commands::lab::save_prompt,
+            commands::lab::missing_columns,
+            commands::lab::grids,
+            commands::lab::grid_page,
+            commands::lab::start_grid,
+            commands::lab::rerun_grid,
+            commands::lab::cancel_grid,
+            commands::lab::cell_events,
+            commands::lab::grade_cell,
+            commands::lab::export_grid,
         ])
         .events(tauri_specta::collect_events![
             commands::batches::BatchProgress,
             commands::batches::BatchFinished,
             commands::sync::SyncState,
-            commands::traces::SpanActivity
+            commands::traces::SpanActivity,
+            commands::lab::GridActivity,
+            commands::lab::GridFinished
         ])
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
@@ -68,13 +86,16 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
 /// Builds the app with its state, commands and events (the real runtime, or the mock one in tests).
 pub fn build<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState, context: tauri::Context<R>) -> tauri::Result<tauri::App<R>> {
     let specta = specta_builder::<R>();
-    let app = builder.manage(state).invoke_handler(specta.invoke_handler()).build(context)?;
+    // The dialog plugin gives the lab's file pickers (a dataset to import, where to export).
+    let app = builder.plugin(tauri_plugin_dialog::init()).manage(state).invoke_handler(specta.invoke_handler()).build(context)?;
     specta.mount_events(&app);
     // Core reports progress through callbacks; only here do reports become window events.
-    let (a, b, c) = (app.handle().clone(), app.handle().clone(), app.handle().clone());
+    let handle = || app.handle().clone();
+    let (a, b, c, d, e) = (handle(), handle(), handle(), handle(), handle());
     let spans = Arc::new(SpanEvents::default());
     spans.clone().spawn_flusher(move |s: SpanActivity| log_emit(s.emit(&c)));
     app.manage(Arc::new(Batches::new(move |p: BatchProgress| log_emit(p.emit(&a)), move |f: BatchFinished| log_emit(f.emit(&b)), spans.clone())));
+    app.manage(Arc::new(Grids::new(move |g: GridActivity| log_emit(g.emit(&d)), move |f: GridFinished| log_emit(f.emit(&e)), spans.clone())));
     app.manage(spans);
     Ok(app)
 }

@@ -215,18 +215,10 @@ fn prompt_command(store: &Store, command: &PromptCommand) -> Result<u8, Failure>
     Ok(0)
 }
 
-/// The dataset file's format and an open handle on it.
-fn open_dataset(file: &Path) -> Result<(dataset::Format, std::fs::File), Failure> {
-    let name = file.display();
-    let format = dataset::Format::of_file_name(&name.to_string()).ok_or_else(|| usage(format!("file: `{name}` is not .csv, .json, .jsonl or .ndjson")))?;
-    let opened = std::fs::File::open(file).map_err(|e| usage(format!("file: cannot open `{name}`: {e}")))?;
-    Ok((format, opened))
-}
-
 /// `chipbench dataset FILE`: fails (exit 2) unless the file reads cleanly and fills the prompt.
 fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<(), Failure> {
     let name = file.display().to_string();
-    let (format, opened) = open_dataset(file)?;
+    let (format, opened) = dataset::open(file)?;
     let summary = dataset::summarize(opened, format, preview).map_err(|e| {
         let mut failure = Failure::from(e);
         failure.message = format!("{name}: {}", failure.message);
@@ -245,7 +237,7 @@ fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<()
 
 /// `chipbench dataset FILE --grade COLUMN`: the pass rate and, with people's grades, agreement.
 fn grade_dataset(file: &Path, rule: &grade::Rule, columns: grade::Columns) -> Result<(), Failure> {
-    let (format, opened) = open_dataset(file)?;
+    let (format, opened) = dataset::open(file)?;
     let g = grade::grade_file(opened, format, rule, columns)?;
     let share = |k: u64, n: u64| if n == 0 { 0.0 } else { 100.0 * k as f64 / n as f64 };
     println!("graded {} rows: {} passed ({:.1}%)", g.graded, g.passed, share(g.passed, g.graded));
@@ -253,16 +245,6 @@ fn grade_dataset(file: &Path, rule: &grade::Rule, columns: grade::Columns) -> Re
         let kappa = a.kappa.map_or("undefined (everyone gave one grade)".to_owned(), |k| format!("{k:.3}"));
         println!("grader vs people over {} rows: agreement {:.1}%, Cohen's kappa {kappa}", a.pairs, 100.0 * a.rate);
     }
-    Ok(())
-}
-
-/// `chipbench dataset FILE --import`: stores the file (read a second time, as a stream).
-fn import_dataset(store: &Store, file: &Path, name: Option<&str>) -> Result<(), Failure> {
-    let (format, opened) = open_dataset(file)?;
-    let file_name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let stem = file.file_stem().map_or_else(|| file_name.clone(), |s| s.to_string_lossy().into_owned());
-    let stored = store.import_dataset(name.unwrap_or(&stem), &file_name, format, opened)?;
-    println!("stored dataset {} `{}`: {} rows", stored.id, stored.name, stored.row_count);
     Ok(())
 }
 
@@ -300,7 +282,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             grade_dataset(file, &grade::Rule::parse(rule)?, columns)?;
         }
         if *import {
-            import_dataset(&Store::open(&db)?, file, name.as_deref())?;
+            let stored = Store::open(&db)?.import_dataset_file(file, name.as_deref())?;
+            println!("stored dataset {} `{}`: {} rows", stored.id, stored.name, stored.row_count);
         }
         return Ok(0);
     }

@@ -374,3 +374,77 @@ async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
     button(&c, "Cancel").await.click().await.unwrap();
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let csv = dir.path().join("questions.csv");
+    std::fs::write(&csv, "question,expected\nWhat limits throughput?,throughput\n\"Name a \"\"key\"\" metric\",revenue\nWhy run audits?,audits\n").unwrap();
+    let c = open_app(&driver, &db).await;
+    button(&c, "Lab").await.click().await.unwrap();
+
+    wait_for(&c, "[data-testid=dataset-path]").await.send_keys(csv.to_str().unwrap()).await.unwrap();
+    wait_for(&c, "[data-testid=dataset-check]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=dataset-summary]", "3 rows · columns: question, expected").await;
+    wait_for(&c, "[data-testid=dataset-import]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=grid-dataset] option", "questions (3 rows").await;
+
+    // A placeholder the dataset lacks is named before anything runs.
+    wait_for(&c, "[data-testid=prompt-name]").await.send_keys("qa").await.unwrap();
+    let text = wait_for(&c, "[data-testid=prompt-text]").await;
+    text.send_keys("Answer briefly in a {{tone}} tone: {{question}}").await.unwrap();
+    wait_for_text(&c, "[data-testid=prompt-missing]", "no column {{tone}}").await;
+    assert!(!wait_for(&c, "[data-testid=grid-start]").await.is_enabled().await.unwrap(), "cannot run with a missing column");
+    text.clear().await.unwrap();
+    text.send_keys("Answer briefly: {{question}}").await.unwrap();
+    let second = "//label[contains(normalize-space(), 'openai/gpt-5-mini')]/input"; // the first model is chosen already
+    c.find(Locator::XPath(second)).await.unwrap().click().await.unwrap();
+    choose(&c, "rule", "contains").await;
+    choose(&c, "expected", "expected").await;
+    wait_for(&c, "[data-testid=grader-judge]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=grid-start]", "Run 3 rows × 2 models").await;
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=grid-start]:enabled")).await.unwrap().click().await.unwrap();
+
+    wait_for_exact(&c, "[data-testid=grid-status]", "completed").await;
+    let cells = c.find_all(Locator::Css("[data-testid=grid-cell]")).await.unwrap();
+    assert_eq!(cells.len(), 6, "3 rows x 2 models");
+    wait_for_text(&c, "[data-testid=agreement-judge]", "no cells graded by people yet").await;
+    // Grading by hand moves the agreement figure: one cell, then two.
+    c.find_all(Locator::Css("[data-testid=grade-fail]")).await.unwrap()[0].click().await.unwrap();
+    wait_for_text(&c, "[data-testid=agreement-judge]", "over 1 cell,").await;
+    c.find_all(Locator::Css("[data-testid=grade-pass]")).await.unwrap()[1].click().await.unwrap();
+    wait_for_text(&c, "[data-testid=agreement-judge]", "over 2 cells").await;
+    screenshot(&c, "lab-grid").await;
+
+    let out = dir.path().join("grid.csv");
+    wait_for(&c, "[data-testid=grid-export-path]").await.send_keys(out.to_str().unwrap()).await.unwrap();
+    wait_for(&c, "[data-testid=grid-export]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=grid-exported]", "exported 6 cells").await;
+    c.close().await.unwrap();
+    let exported = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(exported.lines().count(), 7, "a header and a line per cell:\n{exported}");
+    assert!(exported.contains("Name a \"\"key\"\" metric"), "the dataset's values, quoted as CSV");
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM manual_grades WHERE grade IS NOT NULL"), 2);
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM spans s JOIN grid_cells c ON c.id = s.trace_id"), 12, "every answer and judgement is a span");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_playground_sends_one_prompt_to_two_models_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "Playground").await.click().await.unwrap();
+    let second = "//label[contains(normalize-space(), 'openai/gpt-5-mini')]/input"; // the first model is chosen already
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(second)).await.unwrap().click().await.unwrap();
+    wait_for(&c, "[data-testid=playground-prompt]").await.send_keys("Explain throughput budgets").await.unwrap();
+    wait_for(&c, "[data-testid=playground-send]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=playground-answer]:nth-child(2)", "mock reply from openai/gpt-5-mini").await;
+    let answers = c.find_all(Locator::Css("[data-testid=playground-answer]")).await.unwrap();
+    assert_eq!(answers.len(), 2, "one answer per chosen model");
+    screenshot(&c, "playground").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE trace_kind = 'playground'"), 2);
+}

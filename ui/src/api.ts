@@ -7,6 +7,10 @@ import {
   type BatchProgress,
   type BatchRequest,
   type CommandError,
+  type GridActivity,
+  type GridFinished,
+  type GridRequest,
+  type Rerun,
   type Model,
   type ProviderKind,
   type PlaygroundRequest,
@@ -73,6 +77,29 @@ export const api = {
   startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
   resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),
   cancelBatch: (runId: string) => commands.cancelBatch(runId),
+  datasets: () => unwrap(commands.datasets()),
+  checkDatasetFile: (path: string) => unwrap(commands.checkDatasetFile(path)),
+  importDatasetFile: (path: string, name: string | null) => unwrap(commands.importDatasetFile(path, name)),
+  prompts: () => unwrap(commands.prompts()),
+  promptVersions: (name: string) => unwrap(commands.promptVersions(name)),
+  savePrompt: (name: string, text: string) => unwrap(commands.savePrompt(name, text)),
+  missingColumns: (datasetId: string, text: string) => unwrap(commands.missingColumns(datasetId, text)),
+  grids: () => unwrap(commands.grids()),
+  gridPage: (runId: string, offset: number, limit: number) => unwrap(commands.gridPage(runId, offset, limit)),
+  startGrid: (request: GridRequest) => unwrap(commands.startGrid(request)),
+  rerunGrid: (runId: string, which: Rerun) => unwrap(commands.rerunGrid(runId, which)),
+  cancelGrid: (runId: string) => commands.cancelGrid(runId),
+  cellEvents: (cellId: string) => unwrap(commands.cellEvents(cellId)),
+  gradeCell: (cellId: string, pass: boolean | null) => unwrap(commands.gradeCell(cellId, pass)),
+  exportGrid: (runId: string, path: string) => unwrap(commands.exportGrid(runId, path)),
+  /** Subscribes to grid events; returns the unsubscribe function. */
+  onGrid: async (activity: (a: GridActivity) => void, finished: (f: GridFinished) => void) => {
+    const offs = await Promise.all([
+      events.gridActivity.listen((e) => activity(e.payload)),
+      events.gridFinished.listen((e) => finished(e.payload)),
+    ]);
+    return () => offs.forEach((off) => off());
+  },
   /** Subscribes to batch events; returns the unsubscribe function. */
   onBatch: async (progress: (p: BatchProgress) => void, finished: (f: BatchFinished) => void) => {
     const offs = await Promise.all([

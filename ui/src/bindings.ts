@@ -61,17 +61,57 @@ export const commands = {
 	importSpans: (fileName: string, text: string) => typedError<ImportSummary, CommandError>(__TAURI_INVOKE("import_spans", { fileName, text })),
 	/**  Rates a span's response (a playground or replay answer) 1-5 as the current rater. */
 	rateSpan: (spanId: string, rating: number) => typedError<Rating, CommandError>(__TAURI_INVOKE("rate_span", { spanId, rating })),
+	datasets: () => typedError<DatasetSummary[], CommandError>(__TAURI_INVOKE("datasets")),
+	/**  A dataset file's columns, row count and first rows, read as a stream; nothing is stored. */
+	checkDatasetFile: (path: string) => typedError<Summary, CommandError>(__TAURI_INVOKE("check_dataset_file", { path })),
+	/**  Imports a dataset file (all rows or, on any problem, none). */
+	importDatasetFile: (path: string, name: string | null) => typedError<DatasetSummary, CommandError>(__TAURI_INVOKE("import_dataset_file", { path, name })),
+	/**  The newest version of every prompt. */
+	prompts: () => typedError<PromptVersion[], CommandError>(__TAURI_INVOKE("prompts")),
+	promptVersions: (name: string) => typedError<PromptVersion[], CommandError>(__TAURI_INVOKE("prompt_versions", { name })),
+	/**  Saves text as a version of a prompt; the same text is the same version. */
+	savePrompt: (name: string, text: string) => typedError<PromptVersion, CommandError>(__TAURI_INVOKE("save_prompt", { name, text })),
+	/**  The prompt's `{{placeholders}}` that are not columns of the dataset. */
+	missingColumns: (datasetId: string, text: string) => typedError<string[], CommandError>(__TAURI_INVOKE("missing_columns", { datasetId, text })),
+	grids: () => typedError<GridRun[], CommandError>(__TAURI_INVOKE("grids")),
+	/**  Rows `offset..offset + limit` of a run's grid with its summary and agreement. */
+	gridPage: (runId: string, offset: number, limit: number) => typedError<GridPage, CommandError>(__TAURI_INVOKE("grid_page", { runId, offset, limit })),
+	/**  Validates a grid request, stores its cells queued and runs it in the background; its id. */
+	startGrid: (request: GridRequest) => typedError<string, CommandError>(__TAURI_INVOKE("start_grid", { request })),
+	/**  Runs one cell, or every failed (and still queued) cell, of a finished grid again. */
+	rerunGrid: (runId: string, which: Rerun) => typedError<string, CommandError>(__TAURI_INVOKE("rerun_grid", { runId, which })),
+	/**  Stops a running grid at once. False when it is not running here. */
+	cancelGrid: (runId: string) => __TAURI_INVOKE<boolean>("cancel_grid", { runId }),
+	cellEvents: (cellId: string) => typedError<CellEvent[], CommandError>(__TAURI_INVOKE("cell_events", { cellId })),
+	/**  Sets (pass or fail) or withdraws (null) the current rater's grade of a cell. */
+	gradeCell: (cellId: string, pass: boolean | null) => typedError<null, CommandError>(__TAURI_INVOKE("grade_cell", { cellId, pass })),
+	/**  Writes a run's cells to a .csv or .json file; how many. */
+	exportGrid: (runId: string, path: string) => typedError<number, CommandError>(__TAURI_INVOKE("export_grid", { runId, path })),
 };
 
 /** Events */
 export const events = {
 	batchFinished: makeEvent<BatchFinished, BatchFinished>("batch-finished"),
 	batchProgress: makeEvent<BatchProgress, BatchProgress>("batch-progress"),
+	gridActivity: makeEvent<GridActivity, GridActivity>("grid-activity"),
+	gridFinished: makeEvent<GridFinished, GridFinished>("grid-finished"),
 	spanActivity: makeEvent<SpanActivity, SpanActivity>("span-activity"),
 	syncState: makeEvent<SyncState, SyncState>("sync-state"),
 };
 
 /* Types */
+/**  How often a grader agrees with people on the same cells. */
+export type Agreement = {
+	pairs: number,
+	/**  Share of cells where grader and person agree. */
+	rate: number | null,
+	/**
+	 *  Cohen's kappa: agreement beyond what chance would give; `None` when chance agreement is
+	 *  total (both always said the same one thing), where kappa is undefined.
+	 */
+	kappa: number | null,
+};
+
 /**  The matrix axes other than models and personas: configuration, with the benchmark's defaults. */
 export type Axes = {
 	styles: string[],
@@ -125,6 +165,16 @@ export type CallParams = {
 	want: number | null,
 };
 
+/**  Something that happened to a cell. */
+export type CellEvent = {
+	/**  queued, started, succeeded, failed, graded */
+	event: string,
+	detail: string | null,
+	at: string,
+};
+
+export type CellStatus = "queued" | "running" | "succeeded" | "failed";
+
 export type Change = "kept" | "added" | "removed";
 
 export type Chip = {
@@ -173,6 +223,17 @@ export type DatabaseStats = {
 	/**  Start of the oldest and the newest live run. */
 	oldest_run: string | null,
 	newest_run: string | null,
+};
+
+/**  A stored dataset without its rows. */
+export type DatasetSummary = {
+	id: string,
+	name: string,
+	source_file: string,
+	format: Format,
+	headers: string[],
+	row_count: number,
+	created_at: string,
 };
 
 /**  What a deletion takes (or took): live runs, their results, and the live ratings of those. */
@@ -240,6 +301,139 @@ export type FailureKind =
 /**  Any other 4xx (unknown model, bad request): not retried. */
 "rejected" | "cancelled";
 
+/**  How a file's rows are written. */
+export type Format = "csv" | 
+/**  One array of objects. */
+"json" | 
+/**  One object per line. */
+"json_lines";
+
+/**  How one grader version agrees with people, over every run that used it. */
+export type GraderAgreement = {
+	metric: Metric,
+	/**  The rule and its column, or the grader prompt's name and version number with its model. */
+	grader: string,
+	agreement: Agreement | null,
+};
+
+export type Graders = {
+	rule: RuleGrader | null,
+	judge: JudgeGrader | null,
+};
+
+/**  Cells of a running grid that changed since the last event, and where the run stands. */
+export type GridActivity = {
+	run_id: string,
+	counts: GridCounts,
+	cells: GridCell[],
+};
+
+/**  One (row, model) of a grid run. */
+export type GridCell = {
+	id: string,
+	row_index: number,
+	model: string,
+	status: CellStatus,
+	/**  The model's answer: untrusted text. */
+	output: string | null,
+	error: string | null,
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
+	latency_ms: number,
+	rule_pass: boolean | null,
+	rule_reason: string | null,
+	judge_pass: boolean | null,
+	/**  The judge's rationale, or why it gave no verdict. */
+	judge_reason: string | null,
+	/**  The grade given by the user who asked (None: unset). */
+	my_grade: boolean | null,
+	/**  The latest attempt's generation span (the cell's trace id is the cell id). */
+	span_id: string | null,
+	attempts: number,
+	updated_at: string,
+};
+
+/**  Cells by state, and what this session's calls cost. */
+export type GridCounts = {
+	total: number,
+	queued: number,
+	running: number,
+	succeeded: number,
+	failed: number,
+	spent_usd: number | null,
+};
+
+export type GridFinished = {
+	run_id: string,
+	status: GridStatus,
+	reason: string | null,
+	counts: GridCounts,
+};
+
+/**
+ *  What the grid view shows of a run: the run, its prompt versions and dataset, a page of rows
+ *  with their cells, the per-model summary and each grader's agreement with people.
+ */
+export type GridPage = {
+	run: GridRun,
+	prompt: PromptVersion,
+	judge: PromptVersion | null,
+	dataset: DatasetSummary,
+	rows: GridRow[],
+	summary: ModelSummary[],
+	agreement: GraderAgreement[],
+};
+
+/**  Per-run call parameters. */
+export type GridParams = {
+	temperature: number | null,
+	max_tokens: number | null,
+};
+
+/**  What a user asks for when starting a grid run. */
+export type GridRequest = {
+	/**  The prompt version to run. */
+	prompt_id?: string,
+	dataset_id?: string,
+	models?: string[],
+	params?: GridParams,
+	graders?: Graders,
+	/**  None: the judge's when there is one, else the rule's, else people's. */
+	metric?: Metric | null,
+	provider?: ProviderKind | null,
+	base_url?: string | null,
+	/**  0 means the default, 8. */
+	concurrency?: number,
+};
+
+/**  One dataset row of a grid page: its values (in column order) and its cells (in model order). */
+export type GridRow = {
+	index: number,
+	values: string[],
+	cells: GridCell[],
+};
+
+/**  A stored grid run. */
+export type GridRun = {
+	id: string,
+	prompt_id: string,
+	dataset_id: string,
+	models: string[],
+	params: GridParams,
+	graders: Graders,
+	active_metric: Metric,
+	provider: ProviderKind,
+	base_url: string | null,
+	concurrency: number,
+	status: GridStatus,
+	status_reason: string | null,
+	created_at: string,
+	completed_at: string | null,
+};
+
+export type GridStatus = "running" | "completed" | "cancelled" | "failed";
+
 /**  The dimensions stats can be grouped by: a closed set, never spliced text. */
 export type GroupBy = "model" | "persona_id" | "style" | "input_type" | "constraint_type" | "chip_count";
 
@@ -266,6 +460,15 @@ export type ImportSummary = {
 
 export type InputType = "basic" | "enriched";
 
+/**
+ *  A grader prompt (a prompt version with `{{output}}` and any dataset columns) and the model
+ *  that answers it with `{pass, rationale}`.
+ */
+export type JudgeGrader = {
+	prompt_id: string,
+	model: string,
+};
+
 /**  Where a provider's key comes from, and the key masked for display. */
 export type KeyStatus = {
 	provider: ProviderKind,
@@ -285,6 +488,9 @@ export type Message = {
 	role: Role,
 	content: string,
 };
+
+/**  Which grade the grid shows: the rule's, the judge's, or people's. */
+export type Metric = "rule" | "judge" | "manual";
 
 /**  Objective metrics stored with every result. */
 export type Metrics = {
@@ -306,6 +512,25 @@ export type Model = {
 };
 
 /**
+ *  Per model: cells by state, each grade's pass rate, and the 1-5 ratings of its outputs, side
+ *  by side and never blended.
+ */
+export type ModelSummary = {
+	model: string,
+	cells: number,
+	succeeded: number,
+	failed: number,
+	rule: PassCount,
+	judge: PassCount,
+	/**  Every person's grades. */
+	manual: PassCount,
+	avg_rating: number | null,
+	rating_count: number,
+	cost_usd: number | null,
+	avg_latency_ms: number | null,
+};
+
+/**
  *  What a test produced, beyond its key and summary figures: stored with a new result and
  *  returned in a result's detail.
  */
@@ -321,6 +546,11 @@ export type Outputs = {
 	output_tokens: number,
 	billed_cost_usd: number | null,
 	metrics: Metrics,
+};
+
+export type PassCount = {
+	passed: number,
+	graded: number,
 };
 
 export type Persona = {
@@ -342,6 +572,24 @@ export type PlaygroundRequest = {
 	provider?: ProviderKind | null,
 	temperature?: number | null,
 	max_tokens?: number | null,
+};
+
+export type Prompt = {
+	id: string,
+	name: string,
+	version: string,
+	text: string,
+};
+
+/**
+ *  A prompt version with its number among its name's versions (1 = the oldest). Numbers are for
+ *  display and are derived when read, by creation time, so versions saved offline on two
+ *  machines never collide: the id (a hash of name and text) is the identity.
+ */
+export type PromptVersion = {
+	number: number,
+	prompt: Prompt,
+	created_at: string,
 };
 
 /**  Which provider a run uses; recorded in the run's config (never with a key). */
@@ -396,6 +644,13 @@ export type ReplayRequest = {
 	/**  Defaults to the original's provider when Chipbench knows it, else the default provider. */
 	provider?: ProviderKind | null,
 };
+
+/**  Which cells to run again. */
+export type Rerun = 
+/**  One cell, whatever its state. */
+{ cell: string } | 
+/**  Every cell that failed, and any left queued by a cancel. */
+"unfinished";
 
 export type ResponseDiff = {
 	text: TextPart[],
@@ -459,6 +714,15 @@ export type ResultSummary = {
 };
 
 export type Role = "system" | "user" | "assistant";
+
+/**
+ *  A rule-based grader: a rule (`exact`, `contains`, `regex`, `json`, `json_fields:a,b`) and the
+ *  dataset column holding each row's expected value (`json` needs none).
+ */
+export type RuleGrader = {
+	rule: string,
+	expected: string | null,
+};
 
 export type RunDetail = {
 	origin: string,
@@ -671,6 +935,14 @@ export type StoredSpan = {
 	ok: boolean,
 	started_at: string,
 	ended_at: string,
+};
+
+/**  A file's header, row count and first rows: what the import dialog shows before storing. */
+export type Summary = {
+	format: Format,
+	headers: string[],
+	row_count: number,
+	preview: string[][],
 };
 
 /**  Everything the indicator and the settings show about sync. Never carries the token. */

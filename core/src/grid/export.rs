@@ -28,7 +28,7 @@ pub fn export(store: &Store, run_id: &str, user: &str, path: &Path) -> Result<us
     let run = store.grid(run_id)?;
     let dataset = store.dataset(&run.dataset_id)?;
     let rows = store.dataset_rows(&dataset.id, 0, u32::try_from(dataset.row_count).unwrap_or(u32::MAX))?;
-    let cells = store.grid_cells(run_id, user)?;
+    let cells = store.grid_cells(run_id, user, ..)?;
     let records: Vec<Record> = cells
         .iter()
         .map(|cell| {

@@ -18,7 +18,7 @@ use crate::{
     dataset,
     grade::{GradeError, Rule},
     llm::{settings::Env, ProviderKind, ProviderSettings, RetryPolicy, SettingsError},
-    store::{Store, StoreError},
+    store::{DatasetSummary, GraderAgreement, GridCell, ModelSummary, PromptVersion, Store, StoreError},
 };
 
 /// At most this many models answer in one grid run.
@@ -268,6 +268,56 @@ pub fn prepare(store: &Store, req: &GridRequest, env: &dyn Env) -> Result<Prepar
     Ok(Prepared { run, runner: runner(store, &settings) })
 }
 
+/// One dataset row of a grid page: its values (in column order) and its cells (in model order).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GridRow {
+    pub index: u64,
+    pub values: Vec<String>,
+    pub cells: Vec<GridCell>,
+}
+
+/// What the grid view shows of a run: the run, its prompt versions and dataset, a page of rows
+/// with their cells, the per-model summary and each grader's agreement with people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GridPage {
+    pub run: GridRun,
+    pub prompt: PromptVersion,
+    pub judge: Option<PromptVersion>,
+    pub dataset: DatasetSummary,
+    pub rows: Vec<GridRow>,
+    pub summary: Vec<ModelSummary>,
+    pub agreement: Vec<GraderAgreement>,
+}
+
+/// Rows `offset..offset + limit` of a run's grid, with `user`'s own grades.
+pub fn page(store: &Store, run_id: &str, user: &str, offset: u64, limit: u32) -> Result<GridPage, GridError> {
+    let run = store.grid(run_id)?;
+    let dataset = store.dataset(&run.dataset_id)?;
+    let values = store.dataset_rows(&dataset.id, offset, limit)?;
+    let mut cells = store.grid_cells(run_id, user, offset..offset + u64::from(limit))?.into_iter().peekable();
+    let rows = (offset..)
+        .zip(values)
+        .map(|(index, values)| {
+            let mut mine = Vec::new();
+            while let Some(cell) = cells.next_if(|c| c.row_index == index) {
+                mine.push(cell);
+            }
+            GridRow { index, values, cells: mine }
+        })
+        .collect();
+    Ok(GridPage {
+        prompt: store.prompt_version(&run.prompt_id)?,
+        judge: run.graders.judge.as_ref().map(|j| store.prompt_version(&j.prompt_id)).transpose()?,
+        dataset,
+        rows,
+        summary: store.grid_summary(run_id)?,
+        agreement: store.grader_agreement(run_id)?,
+        run,
+    })
+}
+
 /// Which cells to run again.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -390,7 +440,7 @@ mod tests {
         let (run, outcome) = run(&store, &req).await;
         assert_eq!((outcome.status, outcome.counts.succeeded, outcome.counts.total), (GridStatus::Completed, 6, 6));
         assert_eq!(run.active_metric, Metric::Judge, "the judge's grade is shown when there is one");
-        let cells = store.grid_cells(&run.id, "ada").unwrap();
+        let cells = store.grid_cells(&run.id, "ada", ..).unwrap();
         let order: Vec<(u64, &str)> = cells.iter().map(|c| (c.row_index, c.model.as_str())).collect();
         assert_eq!(order, vec![(0, MODELS[0]), (0, MODELS[1]), (1, MODELS[0]), (1, MODELS[1]), (2, MODELS[0]), (2, MODELS[1])]);
         for c in &cells {
@@ -410,6 +460,11 @@ mod tests {
         assert_eq!(cells[4].rule_pass, Some(false));
         let summary = store.grid_summary(&run.id).unwrap();
         assert_eq!(summary.iter().map(|s| (s.model.as_str(), s.succeeded, s.judge.graded)).collect::<Vec<_>>(), vec![(MODELS[0], 3, 3), (MODELS[1], 3, 3)]);
+        let second = page(&store, &run.id, "ada", 1, 1).unwrap();
+        assert_eq!(second.rows.len(), 1);
+        assert_eq!((second.rows[0].index, second.rows[0].values[0].as_str()), (1, "Say \"hi\", then stop"));
+        assert_eq!(second.rows[0].cells, cells[2..4], "the row's cells, in model order");
+        assert_eq!((second.prompt.number, second.judge.unwrap().prompt.name.as_str()), (1, "judge"));
     }
 
     #[tokio::test]
@@ -445,7 +500,7 @@ mod tests {
         let (_d, store) = temp_store();
         let req = lab(&store);
         let (run, _) = run(&store, &req).await;
-        let cells = store.grid_cells(&run.id, "ada").unwrap();
+        let cells = store.grid_cells(&run.id, "ada", ..).unwrap();
         let agreement = |store: &Store| store.grader_agreement(&run.id).unwrap();
         assert!(agreement(&store).iter().all(|a| a.agreement.is_none()), "no pairs before anyone grades");
         assert_eq!(agreement(&store)[0].grader, "contains on expected");
@@ -462,11 +517,11 @@ mod tests {
         store.grade_cell(&cells[0].id, "ada", Some(true)).unwrap();
         store.grade_cell(&cells[0].id, "ada", cells[0].rule_pass).unwrap();
         assert_eq!(agreement(&store)[0].agreement.unwrap().pairs, 2);
-        assert_eq!(store.grid_cells(&run.id, "ada").unwrap()[0].my_grade, cells[0].rule_pass);
-        assert_eq!(store.grid_cells(&run.id, "bob").unwrap()[0].my_grade, None, "grades are per user");
+        assert_eq!(store.grid_cells(&run.id, "ada", ..).unwrap()[0].my_grade, cells[0].rule_pass);
+        assert_eq!(store.grid_cells(&run.id, "bob", ..).unwrap()[0].my_grade, None, "grades are per user");
         // A second run with the same graders counts towards the same versions.
         let (second, _) = self::run(&store, &req).await;
-        let other = store.grid_cells(&second.id, "bob").unwrap();
+        let other = store.grid_cells(&second.id, "bob", ..).unwrap();
         store.grade_cell(&other[0].id, "bob", other[0].rule_pass).unwrap();
         assert_eq!(store.grader_agreement(&second.id).unwrap()[0].agreement.unwrap().pairs, 3);
         let summary = store.grid_summary(&run.id).unwrap();
@@ -493,7 +548,7 @@ mod tests {
             .unwrap();
         assert_eq!(outcome.status, GridStatus::Cancelled);
         assert_eq!(store.grid(&run.id).unwrap().status, GridStatus::Cancelled);
-        let cells = store.grid_cells(&run.id, "").unwrap();
+        let cells = store.grid_cells(&run.id, "", ..).unwrap();
         let done = cells.iter().filter(|c| c.status == CellStatus::Succeeded).count();
         assert!(done >= 1 && cells.iter().any(|c| c.status == CellStatus::Queued), "{cells:?}");
         assert!(cells.iter().all(|c| c.status != CellStatus::Running), "nothing is left running");
@@ -507,7 +562,7 @@ mod tests {
         let first = &cells[0];
         let one = prepare_rerun(&store, &run.id, &Rerun::Cell(first.id.clone()), &instant()).unwrap();
         one.runner.execute(&one.run, Default::default(), |_| {}).await.unwrap();
-        let rerun = store.grid_cells(&run.id, "").unwrap().into_iter().find(|c| c.id == first.id).unwrap();
+        let rerun = store.grid_cells(&run.id, "", ..).unwrap().into_iter().find(|c| c.id == first.id).unwrap();
         assert_eq!(rerun.attempts, 2);
         let chats = store.trace(&first.id, None).unwrap().spans.iter().filter(|s| s.kind == "chat").count();
         assert_eq!(chats, 2, "both attempts are in the cell's trace");

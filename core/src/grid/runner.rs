@@ -85,7 +85,7 @@ impl GridRunner {
     /// Runs the run's queued cells until all are done or `stop` fires; records the run's end.
     pub async fn execute(&self, run: &GridRun, stop: CancellationToken, progress: impl Fn(GridProgress)) -> Result<GridOutcome, GridError> {
         let shared = Arc::new(self.shared(run)?);
-        let cells = self.store.grid_cells(&run.id, "")?;
+        let cells = self.store.grid_cells(&run.id, "", ..)?;
         let mut counts = GridCounts { total: cells.len() as u64, ..GridCounts::default() };
         for c in &cells {
             *counts.slot(c.status) += 1;

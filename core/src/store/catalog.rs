@@ -45,6 +45,7 @@ fn insert_prompt(tx: &Connection, p: &Prompt, created_at: &str) -> rusqlite::Res
 /// display and are derived when read, by creation time, so versions saved offline on two
 /// machines never collide: the id (a hash of name and text) is the identity.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PromptVersion {
     pub number: u32,
     pub prompt: Prompt,
@@ -130,6 +131,29 @@ impl Store {
         })
     }
 
+    /// A version by id, with its number among its name's versions.
+    pub fn prompt_version(&self, id: &str) -> Result<PromptVersion> {
+        let prompt = self.prompt(id)?;
+        let versions = self.prompt_versions(&prompt.name)?;
+        Ok(versions.into_iter().find(|v| v.prompt.id == id).expect("a stored version is among its name's versions"))
+    }
+
+    /// The newest version of every prompt, by name; its number is the name's version count.
+    pub fn prompt_heads(&self) -> Result<Vec<PromptVersion>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, version, text, created_at, n FROM (
+                     SELECT *, row_number() OVER (PARTITION BY name ORDER BY created_at DESC, id DESC) AS newest,
+                            count(*) OVER (PARTITION BY name) AS n FROM prompts)
+                 WHERE newest = 1 ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(PromptVersion { prompt: Prompt { id: r.get(0)?, name: r.get(1)?, version: r.get(2)?, text: r.get(3)? }, created_at: r.get(4)?, number: r.get(5)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// A prompt version by id.
     pub fn prompt(&self, id: &str) -> Result<Prompt> {
         self.read(|c| {
@@ -162,6 +186,11 @@ mod tests {
         assert_eq!(store.prompt(&v2.prompt.id).unwrap().text, "Pick the chips you relate to: {{chips}}");
         let mine = store.save_prompt("summarise", "Summarise {{text}}").unwrap();
         assert_eq!(mine.number, 1, "a new name numbers from 1");
+        assert_eq!(store.prompt_version(&v2.prompt.id).unwrap(), v2);
+        let heads = store.prompt_heads().unwrap();
+        let selection = heads.iter().find(|h| h.prompt.name == "selection").unwrap();
+        assert_eq!((selection.number, &selection.prompt.text), (3, &v3.prompt.text), "the newest version heads its name");
+        assert!(heads.iter().any(|h| h.prompt.name == "summarise" && h.number == 1));
         assert_eq!(store.save_prompt("", "x").unwrap_err().to_string(), "name: a prompt needs a name");
         assert_eq!(store.save_prompt("p", "  ").unwrap_err().to_string(), "text: prompt `p` is empty");
         assert!(matches!(store.prompt_versions("nope"), Err(StoreError::NotFound { .. })));

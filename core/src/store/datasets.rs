@@ -15,6 +15,7 @@ use crate::{
 
 /// A stored dataset without its rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DatasetSummary {
     pub id: String,
     pub name: String,
@@ -91,6 +92,14 @@ impl Store {
             let rows = stmt.query_map([], summary_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
+    }
+
+    /// Imports a file by path (its format from its extension), named `name` or after the file.
+    pub fn import_dataset_file(&self, path: &std::path::Path, name: Option<&str>) -> Result<DatasetSummary> {
+        let (format, file) = dataset::open(path).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let file_name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let stem = path.file_stem().map_or_else(|| file_name.clone(), |s| s.to_string_lossy().into_owned());
+        self.import_dataset(name.filter(|n| !n.trim().is_empty()).unwrap_or(&stem), &file_name, format, file)
     }
 
     pub fn dataset(&self, id: &str) -> Result<DatasetSummary> {

@@ -205,15 +205,28 @@ impl Store {
         })
     }
 
-    /// A run's cells by row, then in the run's model order; `my_grade` is `user`'s.
-    pub fn grid_cells(&self, run_id: &str, user: &str) -> Result<Vec<GridCell>> {
+    /// A run's cells of the dataset rows in `rows` by row, then in the run's model order;
+    /// `my_grade` is `user`'s.
+    pub fn grid_cells(&self, run_id: &str, user: &str, rows: impl std::ops::RangeBounds<u64>) -> Result<Vec<GridCell>> {
+        use std::ops::Bound;
+        let from = match rows.start_bound() {
+            Bound::Included(&n) => n,
+            Bound::Excluded(&n) => n + 1,
+            Bound::Unbounded => 0,
+        };
+        let to = match rows.end_bound() {
+            Bound::Included(&n) => n.saturating_add(1),
+            Bound::Excluded(&n) => n,
+            Bound::Unbounded => u64::MAX,
+        };
+        let (from, to) = (from.min(i64::MAX as u64), to.min(i64::MAX as u64));
         let run = self.grid(run_id)?;
         let mut cells: Vec<GridCell> = self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {CELL_COLUMNS} FROM grid_cells c LEFT JOIN manual_grades m ON m.cell_id = c.id AND m.user_id = ?2
-                 WHERE c.run_id = ?1 ORDER BY c.row_index"
+                 WHERE c.run_id = ?1 AND c.row_index >= ?3 AND c.row_index < ?4 ORDER BY c.row_index"
             ))?;
-            let cells = stmt.query_map(params![run_id, user], cell_from_row)?.collect::<rusqlite::Result<_>>()?;
+            let cells = stmt.query_map(params![run_id, user, from, to], cell_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(cells)
         })?;
         let order: HashMap<&str, usize> = run.models.iter().enumerate().map(|(i, m)| (m.as_str(), i)).collect();
@@ -389,9 +402,8 @@ impl Store {
         if let Some(judge) = &run.graders.judge {
             let same = rows.iter().filter(|(g, ..)| g.judge.as_ref() == Some(judge));
             let pairs = same.filter_map(|(_, _, judge_pass, human)| Some(((*judge_pass)?, *human)));
-            let prompt = self.prompt(&judge.prompt_id)?;
-            let number = self.prompt_versions(&prompt.name)?.iter().find(|v| v.prompt.id == prompt.id).map_or(0, |v| v.number);
-            out.push(GraderAgreement { metric: Metric::Judge, grader: format!("{} v{number} with {}", prompt.name, judge.model), agreement: grade::agreement(pairs) });
+            let v = self.prompt_version(&judge.prompt_id)?;
+            out.push(GraderAgreement { metric: Metric::Judge, grader: format!("{} v{} with {}", v.prompt.name, v.number, judge.model), agreement: grade::agreement(pairs) });
         }
         Ok(out)
     }

@@ -16,7 +16,7 @@ use super::{stop_on_ctrl_c, usage, Failure};
 #[derive(Subcommand, Debug)]
 pub enum GridCommand {
     /// Run prompt version PROMPT (an id) on every row of DATASET (an id) with each --model.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Run the failed (and still queued) cells of RUN again, or only --cell.
     Again {
         run: String,

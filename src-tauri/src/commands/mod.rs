@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod catalog;
 pub mod data;
+pub mod lab;
 pub mod ratings;
 pub mod settings;
 pub mod results;
