@@ -13,6 +13,7 @@ CREATE TABLE grid_runs (
     provider      TEXT NOT NULL,
     base_url      TEXT,                    -- an OpenAI-compatible server's, as chosen
     concurrency   INTEGER NOT NULL CHECK (concurrency > 0),
+    is_demo       INTEGER NOT NULL DEFAULT 0 CHECK (is_demo IN (0, 1)),  -- mock-provider runs
     status        TEXT NOT NULL CHECK (status IN ('running', 'completed', 'cancelled', 'failed')),
     status_reason TEXT,
     created_at    TEXT NOT NULL,
@@ -44,8 +45,10 @@ CREATE TABLE grid_cells (
 CREATE UNIQUE INDEX grid_cells_by_position ON grid_cells (run_id, row_index, model);
 
 -- Append-only: what happened to a cell and when (queued, started, succeeded, failed, graded).
+-- Numerous and immutable, so sync pushes them above a mark on seq, as it does results.
 CREATE TABLE grid_cell_events (
-    id       TEXT PRIMARY KEY,             -- UUID v7
+    seq      INTEGER PRIMARY KEY,
+    id       TEXT NOT NULL UNIQUE,         -- UUID v7
     cell_id  TEXT NOT NULL REFERENCES grid_cells (id) ON DELETE CASCADE,
     event    TEXT NOT NULL CHECK (event IN ('queued', 'started', 'succeeded', 'failed', 'graded')),
     detail   TEXT,
@@ -63,3 +66,51 @@ CREATE TABLE manual_grades (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX manual_grades_by_cell ON manual_grades (cell_id);
+
+-- Dataset rows get a row number (sync pushes them above a mark on seq) and an id (the sync key,
+-- `dataset id/row index`): the table of V6 is rebuilt with them.
+CREATE TABLE dataset_rows_v7 (
+    seq        INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
+    dataset_id TEXT NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+    row_index  INTEGER NOT NULL,           -- 0-based, file order
+    cells      TEXT NOT NULL,              -- JSON array of strings in header order
+    UNIQUE (dataset_id, row_index)
+);
+INSERT INTO dataset_rows_v7 (id, dataset_id, row_index, cells)
+    SELECT dataset_id || '/' || row_index, dataset_id, row_index, cells FROM dataset_rows ORDER BY dataset_id, row_index;
+DROP TABLE dataset_rows;
+ALTER TABLE dataset_rows_v7 RENAME TO dataset_rows;
+
+-- Change capture (see V4): datasets, grid runs, cells and people's grades go through the outbox;
+-- dataset rows and cell events above their pushed marks.
+CREATE TABLE sync_pulled_dataset_rows (
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
+CREATE TABLE sync_pulled_grid_cell_events (
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL
+);
+CREATE TRIGGER datasets_outbox_ai AFTER INSERT ON datasets BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('datasets', NEW.id);
+END;
+CREATE TRIGGER grid_runs_outbox_ai AFTER INSERT ON grid_runs BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('grid_runs', NEW.id);
+END;
+CREATE TRIGGER grid_runs_outbox_au AFTER UPDATE ON grid_runs BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('grid_runs', NEW.id);
+END;
+CREATE TRIGGER grid_cells_outbox_ai AFTER INSERT ON grid_cells BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('grid_cells', NEW.id);
+END;
+CREATE TRIGGER grid_cells_outbox_au AFTER UPDATE ON grid_cells BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('grid_cells', NEW.id);
+END;
+CREATE TRIGGER manual_grades_outbox_ai AFTER INSERT ON manual_grades BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('manual_grades', NEW.id);
+END;
+CREATE TRIGGER manual_grades_outbox_au AFTER UPDATE ON manual_grades BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('manual_grades', NEW.id);
+END;
+INSERT INTO sync_outbox (tbl, id) SELECT 'datasets', id FROM datasets;

@@ -632,3 +632,54 @@ async fn spans_can_sync_without_their_prompts_and_responses() {
     let t = store.trace(&traces[0].id, None).unwrap();
     assert!(t.spans.iter().all(|s| s.messages.is_none() && s.response.is_none() && s.input_tokens == 200), "a trace of figures");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grid_run_its_dataset_and_peoples_grades_reach_the_other_machine() {
+    use chipbench_core::{dataset::Format, grid};
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let (sa, sb) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
+    let csv = "question,expected\nWhat limits throughput?,throughput\nName a KPI,revenue\nWhy audits?,audits\n";
+    let dataset = sa.import_dataset("questions", "q.csv", Format::Csv, csv.as_bytes()).unwrap();
+    let prompt = sa.save_prompt("qa", "Answer briefly: {{question}}").unwrap();
+    let judge = sa.save_prompt("judge", "Q: {{question}}\nA: {{output}}\nPass?").unwrap();
+    let req = grid::GridRequest {
+        prompt_id: prompt.prompt.id,
+        dataset_id: dataset.id.clone(),
+        models: vec!["openai/gpt-5-mini".into(), "mistralai/mistral-nemo".into()],
+        graders: grid::Graders {
+            rule: Some(grid::RuleGrader { rule: "contains".into(), expected: Some("expected".into()) }),
+            judge: Some(grid::JudgeGrader { prompt_id: judge.prompt.id, model: "openai/gpt-5-mini".into() }),
+        },
+        ..Default::default()
+    };
+    let instant: std::collections::HashMap<&'static str, &'static str> = [("CHIPBENCH_MOCK_LATENCY_SCALE", "0")].into();
+    let grid::Prepared { run, runner } = grid::prepare(&sa, &req, &instant).unwrap();
+    runner.execute(&run, Default::default(), |_| {}).await.unwrap();
+    let cells = sa.grid_cells(&run.id, "ana", ..).unwrap();
+    sa.grade_cell(&cells[0].id, "ana", Some(true)).unwrap();
+
+    // A mock grid is a demo run: a plain sync shares the dataset but not the run.
+    sync::sync(&sa, &turso.remote(), sync::SyncOptions::default()).await.unwrap();
+    assert_eq!(turso.count("SELECT (SELECT count(*) FROM datasets) * 1000 + (SELECT count(*) FROM dataset_rows)").await, 1003);
+    assert_eq!(turso.count("SELECT count(*) FROM grid_runs").await, 0, "demo grid runs stay local unless asked for");
+    sa.sync_include_demo(true).unwrap(); // queues what the plain sync passed over
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert_same(&a, &b, "B holds A's dataset, grid run, cells, events and grades");
+    let page = grid::page(&sb, &run.id, "ana", 0, 10).unwrap();
+    assert_eq!((page.rows.len(), page.rows[2].values[0].as_str(), page.rows[0].cells[0].my_grade), (3, "Why audits?", Some(true)));
+    assert_eq!(sb.trace(&cells[0].id, None).unwrap().spans.len(), 2, "the cell's answer and judgement came along");
+    assert_eq!(sb.cell_events(&cells[0].id).unwrap().len(), 5);
+
+    // Offline, Bo grades on B and Ana grades another cell on A; after syncing both agree.
+    sb.grade_cell(&cells[0].id, "bo", Some(false)).unwrap();
+    sa.grade_cell(&cells[1].id, "ana", Some(false)).unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert_same(&a, &b, "after grades on both machines");
+    let pairs = |s: &Store| s.grader_agreement(&run.id).unwrap()[0].agreement.unwrap().pairs;
+    assert_eq!((pairs(&sa), pairs(&sb)), (3, 3), "every person's grade counts on both machines");
+}

@@ -54,7 +54,7 @@ impl Env for ProcessEnv {
 }
 
 /// Tests give the environment as a map.
-#[cfg(test)]
+#[cfg(any(test, feature = "test-support"))]
 impl Env for std::collections::HashMap<&'static str, &'static str> {
     fn var(&self, name: &str) -> Option<String> {
         self.get(name).map(|v| v.to_string())

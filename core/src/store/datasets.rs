@@ -66,7 +66,7 @@ impl Store {
                 &format!("INSERT INTO datasets ({COLUMNS}, origin) VALUES (?1, ?2, ?3, ?4, '[]', 0, ?5, ?6)"),
                 params![d.id, d.name, d.source_file, format.as_str(), d.created_at, origin],
             )?;
-            let mut insert = tx.prepare_cached("INSERT INTO dataset_rows (dataset_id, row_index, cells) VALUES (?1, ?2, ?3)")?;
+            let mut insert = tx.prepare_cached("INSERT INTO dataset_rows (id, dataset_id, row_index, cells) VALUES (?1 || '/' || ?2, ?1, ?2, ?3)")?;
             let mut failed = None;
             dataset::read(input, format, |h| d.headers = h.to_vec(), |row| {
                 if failed.is_none() {

@@ -169,10 +169,11 @@ impl Store {
         let origin = self.installation_id().to_owned();
         self.write(|tx| {
             tx.execute(
-                &format!("INSERT INTO grid_runs ({RUN_COLUMNS}, updated_at, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, ?15)"),
+                &format!("INSERT INTO grid_runs ({RUN_COLUMNS}, updated_at, origin, is_demo) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13, ?15, ?16)"),
                 params![
                     run.id, run.prompt_id, run.dataset_id, json(&run.models), json(&run.params), json(&run.graders), run.active_metric.as_str(),
-                    run.provider.as_str(), run.base_url, run.concurrency, run.status.as_str(), run.status_reason, run.created_at, run.completed_at, origin
+                    run.provider.as_str(), run.base_url, run.concurrency, run.status.as_str(), run.status_reason, run.created_at, run.completed_at, origin,
+                    run.provider == ProviderKind::Mock
                 ],
             )?;
             let mut cell = tx.prepare_cached("INSERT INTO grid_cells (id, run_id, row_index, model, status, updated_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5)")?;

@@ -63,12 +63,16 @@ pub struct SyncStatus {
     pub quarantined: u64,
 }
 
-/// The condition that keeps demo (mock) runs, their results and ratings out of a push.
+/// The condition that keeps demo (mock) runs and grid runs, and what belongs to them, out of a push.
 fn not_demo(t: &SyncTable) -> &'static str {
     match t.name {
-        "runs" => " AND is_demo = 0",
+        "runs" | "grid_runs" => " AND is_demo = 0",
         "results" => " AND run_id IN (SELECT id FROM runs WHERE is_demo = 0)",
-        "spans" => " AND (run_id IS NULL OR run_id IN (SELECT id FROM runs WHERE is_demo = 0))",
+        "spans" => {
+            " AND (run_id IS NULL OR run_id IN (SELECT id FROM runs WHERE is_demo = 0) OR run_id IN (SELECT id FROM grid_runs WHERE is_demo = 0))"
+        }
+        "grid_cells" => " AND run_id IN (SELECT id FROM grid_runs WHERE is_demo = 0)",
+        "grid_cell_events" | "manual_grades" => " AND cell_id IN (SELECT c.id FROM grid_cells c JOIN grid_runs g ON g.id = c.run_id WHERE g.is_demo = 0)",
         "ratings" => {
             " AND NOT EXISTS (SELECT 1 FROM results x JOIN runs u ON u.id = x.run_id WHERE x.id = ratings.target_id AND u.is_demo = 1)"
         }
@@ -140,8 +144,8 @@ impl Store {
         })
     }
 
-    /// Whether this sync includes demo runs. Turning them on queues every demo run, its results
-    /// and their ratings once (they were passed over while off); turning them off is remembered so
+    /// Whether this sync includes demo runs. Turning them on queues every demo run (and grid run)
+    /// with what belongs to it once (they were passed over while off); turning them off is remembered so
     /// that the next turn on queues them again.
     pub fn sync_include_demo(&self, include: bool) -> Result<()> {
         self.write(|tx| {
@@ -152,7 +156,14 @@ impl Store {
                      INSERT INTO sync_outbox (tbl, id) SELECT 'results', r.id FROM results r JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
                      INSERT INTO sync_outbox (tbl, id) SELECT 'ratings', x.id FROM ratings x JOIN results r ON r.id = x.target_id
                          JOIN runs u ON u.id = r.run_id WHERE u.is_demo = 1;
-                     INSERT INTO sync_outbox (tbl, id) SELECT 'spans', s.id FROM spans s JOIN runs u ON u.id = s.run_id WHERE u.is_demo = 1;",
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'spans', s.id FROM spans s JOIN runs u ON u.id = s.run_id WHERE u.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'grid_runs', id FROM grid_runs WHERE is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'grid_cells', c.id FROM grid_cells c JOIN grid_runs g ON g.id = c.run_id WHERE g.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'grid_cell_events', e.id FROM grid_cell_events e JOIN grid_cells c ON c.id = e.cell_id
+                         JOIN grid_runs g ON g.id = c.run_id WHERE g.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'manual_grades', m.id FROM manual_grades m JOIN grid_cells c ON c.id = m.cell_id
+                         JOIN grid_runs g ON g.id = c.run_id WHERE g.is_demo = 1;
+                     INSERT INTO sync_outbox (tbl, id) SELECT 'spans', s.id FROM spans s JOIN grid_runs g ON g.id = s.run_id WHERE g.is_demo = 1;",
                 )?;
                 set_state(tx, "demo_included", "1")?;
             } else if !include && was {

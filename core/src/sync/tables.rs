@@ -7,10 +7,12 @@ use rusqlite::types::Value as Sql;
 /// How an incoming copy of a row wins over the stored one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
-    /// Never changes once written (results, prompt versions): the first copy stays.
+    /// Never changes once written (results, prompt versions, datasets, cell events): the first
+    /// copy stays.
     Immutable,
     /// The copy with the later `updated_at` wins; ties break on the row's values, so every side
-    /// picks the same winner (ratings per result and user, models).
+    /// picks the same winner (ratings per result and user, models, grid runs and cells, people's
+    /// grades).
     LastWriter,
     /// Last writer, except that a completed run never goes back to another status.
     RunProgress,
@@ -34,7 +36,7 @@ pub struct SyncTable {
 }
 
 /// Parents before children: a pull applies runs before their results.
-pub const TABLES: [SyncTable; 6] = [
+pub const TABLES: [SyncTable; 12] = [
     SyncTable {
         name: "runs",
         columns: &[
@@ -58,6 +60,60 @@ pub const TABLES: [SyncTable; 6] = [
         name: "prompts",
         columns: &["id", "name", "version", "text", "created_at"],
         rule: Rule::Immutable,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "datasets",
+        columns: &["id", "name", "source_file", "format", "headers", "row_count", "created_at", "origin"],
+        rule: Rule::Immutable,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "dataset_rows",
+        columns: &["id", "dataset_id", "row_index", "cells"],
+        rule: Rule::Immutable,
+        reals: &[],
+        by_seq: true,
+        payload: &[],
+    },
+    SyncTable {
+        name: "grid_runs",
+        columns: &[
+            "id", "prompt_id", "dataset_id", "models", "params", "graders", "active_metric", "provider", "base_url", "concurrency",
+            "is_demo", "status", "status_reason", "created_at", "completed_at", "updated_at", "origin",
+        ],
+        rule: Rule::LastWriter,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "grid_cells",
+        columns: &[
+            "id", "run_id", "row_index", "model", "status", "output", "error", "input_tokens", "output_tokens", "cost_usd",
+            "latency_ms", "rule_pass", "rule_reason", "judge_pass", "judge_reason", "span_id", "attempts", "updated_at",
+        ],
+        rule: Rule::LastWriter,
+        reals: &["cost_usd"],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "grid_cell_events",
+        columns: &["id", "cell_id", "event", "detail", "at"],
+        rule: Rule::Immutable,
+        reals: &[],
+        by_seq: true,
+        payload: &[],
+    },
+    SyncTable {
+        name: "manual_grades",
+        columns: &["id", "cell_id", "user_id", "grade", "updated_at"],
+        rule: Rule::LastWriter,
         reals: &[],
         by_seq: false,
         payload: &[],
