@@ -82,7 +82,24 @@ INSERT INTO dataset_rows_v7 (id, dataset_id, row_index, cells)
 DROP TABLE dataset_rows;
 ALTER TABLE dataset_rows_v7 RENAME TO dataset_rows;
 
--- Change capture (see V4): datasets, grid runs, cells and people's grades go through the outbox;
+-- The version of each prompt name in use: the benchmark runs its prompts' current versions.
+-- Saving a text makes it current, also a text the name already has (no new version), so going
+-- back to an older version is saving its text again.
+CREATE TABLE prompt_current (
+    id         TEXT PRIMARY KEY,           -- the prompt's name
+    prompt_id  TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+-- A renamed prompt: the new name numbers its versions from 1 and keeps the link to the old one.
+CREATE TABLE prompt_renames (
+    id         TEXT PRIMARY KEY,           -- the new name (a name starts once)
+    from_name  TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Change capture (see V4): datasets, grid runs, cells, people's grades, current prompt versions
+-- and renames go through the outbox;
 -- dataset rows and cell events above their pushed marks.
 CREATE TABLE sync_pulled_dataset_rows (
     first_seq INTEGER NOT NULL,
@@ -112,5 +129,14 @@ CREATE TRIGGER manual_grades_outbox_ai AFTER INSERT ON manual_grades BEGIN
 END;
 CREATE TRIGGER manual_grades_outbox_au AFTER UPDATE ON manual_grades BEGIN
     INSERT INTO sync_outbox (tbl, id) VALUES ('manual_grades', NEW.id);
+END;
+CREATE TRIGGER prompt_current_outbox_ai AFTER INSERT ON prompt_current BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('prompt_current', NEW.id);
+END;
+CREATE TRIGGER prompt_current_outbox_au AFTER UPDATE ON prompt_current BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('prompt_current', NEW.id);
+END;
+CREATE TRIGGER prompt_renames_outbox_ai AFTER INSERT ON prompt_renames BEGIN
+    INSERT INTO sync_outbox (tbl, id) VALUES ('prompt_renames', NEW.id);
 END;
 INSERT INTO sync_outbox (tbl, id) SELECT 'datasets', id FROM datasets;

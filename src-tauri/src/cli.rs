@@ -116,7 +116,7 @@ enum Command {
         #[arg(long)]
         include_demo: bool,
     },
-    /// Prompt versions: list a prompt's versions, save a file's text as a version, diff two.
+    /// Prompt versions: list, save a file's text as a version, use an older one, rename, diff two.
     #[command(subcommand)]
     Prompt(PromptCommand),
     /// Grid runs of the prompt lab: a prompt version x a stored dataset's rows x up to 4 models.
@@ -155,10 +155,15 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum PromptCommand {
-    /// Every version of a prompt, oldest (1) first, with its id.
+    /// Every version of a prompt, oldest (1) first, with its id; * marks the current one.
     Versions { name: String },
-    /// Save FILE's text as a version of NAME (the same text is the same version).
+    /// Save FILE's text as a version of NAME (the same text is the same version) and make it
+    /// current: the benchmark runs its prompts' current versions.
     Save { name: String, file: PathBuf },
+    /// Make version ID its prompt's current version again.
+    Use { id: String },
+    /// Start prompt TO from FROM's current text: TO numbers from 1 and keeps the link to FROM.
+    Rename { from: String, to: String },
     /// A word diff from version A to version B (ids): [-removed-] {+added+}.
     Diff { a: String, b: String },
 }
@@ -191,14 +196,29 @@ impl<E: Coded> From<E> for Failure {
 fn prompt_command(store: &Store, command: &PromptCommand) -> Result<u8, Failure> {
     match command {
         PromptCommand::Versions { name } => {
+            let current = store.current_prompt(name)?.id;
             for v in store.prompt_versions(name)? {
-                println!("{:>3}  {}  {}  {}", v.number, v.prompt.id, v.prompt.version, v.created_at);
+                let mark = if v.prompt.id == current { "*" } else { " " };
+                println!("{:>3}{mark} {}  {}  {}", v.number, v.prompt.id, v.prompt.version, v.created_at);
+            }
+            let lineage = store.prompt_lineage(name)?;
+            if !lineage.is_empty() {
+                println!("renamed from: {}", lineage.join(" <- "));
             }
         }
         PromptCommand::Save { name, file } => {
             let text = std::fs::read_to_string(file).map_err(|e| usage(format!("file: cannot read `{}`: {e}", file.display())))?;
             let v = store.save_prompt(name, &text)?;
             println!("{} version {}: {}", v.prompt.name, v.number, v.prompt.id);
+        }
+        PromptCommand::Use { id } => {
+            let p = store.prompt(id)?;
+            let v = store.save_prompt(&p.name, &p.text)?;
+            println!("{} version {} is current: {}", v.prompt.name, v.number, v.prompt.id);
+        }
+        PromptCommand::Rename { from, to } => {
+            let v = store.rename_prompt(from, to)?;
+            println!("{} version {}: {} (renamed from {from})", v.prompt.name, v.number, v.prompt.id);
         }
         PromptCommand::Diff { a, b } => {
             let (a, b) = (store.prompt(a)?, store.prompt(b)?);

@@ -305,6 +305,18 @@ async fn prompt_versions_are_saved_listed_and_diffed() {
     assert_eq!(ids.len(), 2, "{}", listed.stdout);
     let diff = chipbench(&db, &["prompt", "diff", ids[0], ids[1]]).await;
     assert_eq!(diff.stdout.trim(), "Answer {{question}} [-briefly.-]{+in one sentence.+}");
+    assert!(listed.stdout.lines().next().unwrap().starts_with("  1* "), "the last saved text is current:\n{}", listed.stdout);
+    let used = chipbench(&db, &["prompt", "use", ids[1]]).await;
+    assert!(used.stdout.starts_with("qa version 2 is current"), "{}{}", used.stdout, used.stderr);
+    let renamed = chipbench(&db, &["prompt", "rename", "qa", "answer"]).await;
+    assert!(renamed.stdout.starts_with("answer version 1: ") && renamed.stdout.contains("(renamed from qa)"), "{}{}", renamed.stdout, renamed.stderr);
+    let lineage = chipbench(&db, &["prompt", "versions", "answer"]).await;
+    assert!(lineage.stdout.contains("renamed from: qa"), "{}", lineage.stdout);
+    let edited = dir.path().join("selection.txt");
+    std::fs::write(&edited, "As {{persona}} choose from {{chips}} in a {{tone}} voice").unwrap();
+    let refused = chipbench(&db, &["prompt", "save", "selection", edited.to_str().unwrap()]).await;
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("the benchmark fills {{persona}}, {{chips}} in prompt `selection`, not {{tone}}"), "{}", refused.stderr);
 
     let unknown = chipbench(&db, &["prompt", "versions", "nope"]).await;
     assert_eq!(unknown.code, 2);

@@ -17,7 +17,6 @@ pub use runner::{BenchError, Counts, Outcome, Progress, Runner, StopCause, GRACE
 use crate::{
     llm::{settings::Env, ProviderKind, ProviderSettings, RetryPolicy},
     personas::{self, Persona},
-    prompts::{self, PromptSet},
     store::{NewRun, RunDetail, Store},
 };
 
@@ -56,7 +55,8 @@ pub fn plan_run(store: &Store, req: &BatchRequest, settings: &ProviderSettings, 
         }
     }
     let personas = personas::select(all_personas, &req.persona_ids).map_err(|e| invalid(e.to_string()))?;
-    let set = PromptSet(prompts::built_in());
+    // The benchmark's prompts at their current versions: an edited prompt is used by the next run.
+    let set = store.benchmark_prompts()?;
     for style in &req.axes.styles {
         if set.generation(style).is_none() {
             return Err(invalid(format!("style `{style}` has no generation prompt (known: terse, guided)")));
@@ -196,6 +196,24 @@ mod tests {
         assert_eq!((started, stored), (spans, spans), "each span announced when it starts and when stored");
         let err = prepare_resume(&store, Some(&outcome.run_id), &Instant).err().unwrap();
         assert!(err.to_string().contains("already completed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_edited_benchmark_prompt_is_used_by_the_next_run_which_records_its_version() {
+        let store = Store::open_in_memory().unwrap();
+        let before = prepare_new(&store, &request(&["openai/gpt-5-mini"]), &Instant, &personas::built_in()).unwrap();
+        store.finish_run(&before.run.summary.id, crate::store::RunStatus::Interrupted, None).unwrap();
+        let text = "Write {{chip_count}} chips for someone in {{sector}} aiming to be {{desired_role}}.{{constraint}}{{signals}} JSON only: {\"chips\": []}";
+        let edited = store.save_prompt("generation_terse", text).unwrap();
+        let p = prepare_new(&store, &request(&["openai/gpt-5-mini"]), &Instant, &personas::built_in()).unwrap();
+        let config = RunConfig::of(&p.run).unwrap();
+        assert_eq!(config.prompts["generation_terse"], edited.prompt.id, "the run records the version it uses");
+        assert_eq!(RunConfig::of(&before.run).unwrap().prompts["generation_terse"], crate::prompts::built_in()[0].id, "earlier runs keep theirs");
+        let outcome = p.runner.execute(&p.run, CancellationToken::new(), |_| {}).await.unwrap();
+        let page = store.results(&crate::store::ResultFilter { run_id: Some(outcome.run_id), limit: 100, ..Default::default() }).unwrap();
+        let terse = page.results.iter().find(|r| r.style == "terse").unwrap();
+        let sent = &store.trace(&terse.id, None).unwrap().spans[0].messages.clone().unwrap()[0].content;
+        assert!(sent.starts_with("Write ") && sent.contains("aiming to be"), "the edited text was sent: {sent}");
     }
 
     #[test]

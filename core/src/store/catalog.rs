@@ -7,7 +7,7 @@ use super::{Result, Store, StoreError};
 use crate::{
     clock,
     llm::{Price, PriceTable},
-    prompts::{self, Prompt},
+    prompts::{self, Prompt, PromptSet},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -30,6 +30,29 @@ pub(super) fn ensure_seeds(conn: &mut Connection) -> Result<String> {
     }
     tx.commit()?;
     Ok(id)
+}
+
+/// Makes `p` its name's current version.
+fn set_current(tx: &Connection, p: &Prompt) -> rusqlite::Result<()> {
+    let previous: Option<String> = tx.query_row("SELECT updated_at FROM prompt_current WHERE id = ?1", [&p.name], |r| r.get(0)).optional()?;
+    tx.execute(
+        "INSERT INTO prompt_current (id, prompt_id, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (id) DO UPDATE SET prompt_id = excluded.prompt_id, updated_at = excluded.updated_at",
+        params![p.name, p.id, clock::after(previous.as_deref())],
+    )?;
+    Ok(())
+}
+
+/// A benchmark prompt's new text may use only the placeholders the benchmark fills for it.
+fn check_benchmark_placeholders(name: &str, text: &str) -> Result<()> {
+    let Some(built_in) = prompts::built_in().into_iter().find(|p| p.name == name) else { return Ok(()) };
+    let filled = crate::dataset::placeholders(&built_in.text);
+    let unknown: Vec<String> = crate::dataset::placeholders(text).into_iter().filter(|p| !filled.contains(p)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = |names: &[String]| names.iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ");
+    Err(StoreError::Invalid(format!("text: the benchmark fills {} in prompt `{name}`, not {}", list(&filled), list(&unknown))))
 }
 
 /// Stores a prompt version unless its text is already a version of that name; true if new.
@@ -93,8 +116,9 @@ impl Store {
         })
     }
 
-    /// Saves `text` as a version of prompt `name`; text it already has is that version again
-    /// (no new version).
+    /// Saves `text` as a version of prompt `name` and makes it the name's current version; text
+    /// it already has is that version again (no new version). A benchmark prompt's text may use
+    /// only the placeholders the benchmark fills.
     pub fn save_prompt(&self, name: &str, text: &str) -> Result<PromptVersion> {
         let name = name.trim();
         if name.is_empty() {
@@ -103,14 +127,70 @@ impl Store {
         if text.trim().is_empty() {
             return Err(StoreError::Invalid(format!("text: prompt `{name}` is empty")));
         }
+        check_benchmark_placeholders(name, text)?;
         let prompt = Prompt::new(name, text);
         self.write(|tx| {
             // Later than the name's newest version, so numbers follow saves even within a millisecond.
             let newest: Option<String> = tx.query_row("SELECT max(created_at) FROM prompts WHERE name = ?1", [name], |r| r.get(0))?;
-            Ok(insert_prompt(tx, &prompt, &clock::after(newest.as_deref()))?)
+            insert_prompt(tx, &prompt, &clock::after(newest.as_deref()))?;
+            Ok(set_current(tx, &prompt)?)
         })?;
-        let versions = self.prompt_versions(name)?;
-        Ok(versions.into_iter().find(|v| v.prompt.id == prompt.id).expect("the version just stored"))
+        self.prompt_version(&prompt.id)
+    }
+
+    /// Starts prompt `to` from `from`'s current text: `to` numbers its versions from 1 and keeps
+    /// the link to `from` (its lineage). `to` must be a new name.
+    pub fn rename_prompt(&self, from: &str, to: &str) -> Result<PromptVersion> {
+        let (from, to) = (from.trim(), to.trim());
+        let current = self.current_prompt(from)?;
+        if to.is_empty() {
+            return Err(StoreError::Invalid("name: the new name is empty".into()));
+        }
+        if self.prompt_versions(to).is_ok() {
+            return Err(StoreError::Conflict(format!("name: a prompt `{to}` exists already")));
+        }
+        check_benchmark_placeholders(to, &current.text)?;
+        let prompt = Prompt::new(to, &current.text);
+        self.write(|tx| {
+            let now = clock::now();
+            insert_prompt(tx, &prompt, &now)?;
+            set_current(tx, &prompt)?;
+            tx.execute("INSERT INTO prompt_renames (id, from_name, created_at) VALUES (?1, ?2, ?3)", params![to, from, now])?;
+            Ok(())
+        })?;
+        self.prompt_version(&prompt.id)
+    }
+
+    /// The names a prompt was renamed from, nearest first.
+    pub fn prompt_lineage(&self, name: &str) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut names: Vec<String> = Vec::new();
+            let mut at = name.to_owned();
+            let mut stmt = c.prepare_cached("SELECT from_name FROM prompt_renames WHERE id = ?1")?;
+            while let Some(from) = stmt.query_row([&at], |r| r.get::<_, String>(0)).optional()? {
+                // Renames synced from two machines could form a loop; each name counts once.
+                if from == name || names.contains(&from) {
+                    break;
+                }
+                names.push(from.clone());
+                at = from;
+            }
+            Ok(names)
+        })
+    }
+
+    /// The version of `name` in use: the last one saved (or used), else its newest.
+    pub fn current_prompt(&self, name: &str) -> Result<Prompt> {
+        let current: Option<String> = self.read(|c| Ok(c.query_row("SELECT prompt_id FROM prompt_current WHERE id = ?1", [name], |r| r.get(0)).optional()?))?;
+        match current {
+            Some(id) => self.prompt(&id),
+            None => Ok(self.prompt_versions(name)?.pop().expect("a prompt has a version").prompt),
+        }
+    }
+
+    /// The benchmark's prompts at their current versions.
+    pub fn benchmark_prompts(&self) -> Result<PromptSet> {
+        Ok(PromptSet(prompts::NAMES.iter().map(|name| self.current_prompt(name)).collect::<Result<_>>()?))
     }
 
     /// Every version of prompt `name`, oldest (number 1) first.
@@ -138,20 +218,14 @@ impl Store {
         Ok(versions.into_iter().find(|v| v.prompt.id == id).expect("a stored version is among its name's versions"))
     }
 
-    /// The newest version of every prompt, by name; its number is the name's version count.
+    /// The current version of every prompt, by name.
     pub fn prompt_heads(&self) -> Result<Vec<PromptVersion>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, name, version, text, created_at, n FROM (
-                     SELECT *, row_number() OVER (PARTITION BY name ORDER BY created_at DESC, id DESC) AS newest,
-                            count(*) OVER (PARTITION BY name) AS n FROM prompts)
-                 WHERE newest = 1 ORDER BY name",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(PromptVersion { prompt: Prompt { id: r.get(0)?, name: r.get(1)?, version: r.get(2)?, text: r.get(3)? }, created_at: r.get(4)?, number: r.get(5)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
+        let names: Vec<String> = self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT DISTINCT name FROM prompts ORDER BY name")?;
+            let names = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(names)
+        })?;
+        names.iter().map(|name| self.prompt_version(&self.current_prompt(name)?.id)).collect()
     }
 
     /// A prompt version by id.
@@ -194,6 +268,39 @@ mod tests {
         assert_eq!(store.save_prompt("", "x").unwrap_err().to_string(), "name: a prompt needs a name");
         assert_eq!(store.save_prompt("p", "  ").unwrap_err().to_string(), "text: prompt `p` is empty");
         assert!(matches!(store.prompt_versions("nope"), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn the_last_saved_text_is_current_and_a_rename_keeps_its_lineage() {
+        let (_d, store) = temp_store();
+        let v1 = store.save_prompt("qa", "Answer {{question}}").unwrap();
+        let v2 = store.save_prompt("qa", "Answer {{question}} briefly").unwrap();
+        assert_eq!(store.current_prompt("qa").unwrap(), v2.prompt);
+        // Going back to an older text is saving it again: no new version, but it is current.
+        assert_eq!(store.save_prompt("qa", "Answer {{question}}").unwrap(), v1);
+        assert_eq!(store.current_prompt("qa").unwrap(), v1.prompt);
+        assert_eq!(store.prompt_versions("qa").unwrap().len(), 2);
+        assert_eq!(store.prompt_heads().unwrap().iter().find(|h| h.prompt.name == "qa").unwrap(), &v1, "heads show the current version");
+
+        let renamed = store.rename_prompt("qa", "answer").unwrap();
+        assert_eq!((renamed.number, renamed.prompt.text.as_str()), (1, "Answer {{question}}"), "a new name numbers from 1");
+        let again = store.rename_prompt("answer", "reply").unwrap();
+        assert_eq!(store.prompt_lineage("reply").unwrap(), ["answer", "qa"], "nearest first");
+        assert_eq!(again.prompt.text, v1.prompt.text);
+        assert!(store.prompt_lineage("qa").unwrap().is_empty());
+        let err = store.rename_prompt("reply", "qa").unwrap_err();
+        assert_eq!(err.to_string(), "name: a prompt `qa` exists already");
+        assert!(matches!(store.rename_prompt("nope", "x"), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_benchmark_prompt_keeps_to_the_placeholders_the_benchmark_fills() {
+        let (_d, store) = temp_store();
+        let err = store.save_prompt("selection", "As {{persona}}, pick from {{chips}} in a {{tone}} way").unwrap_err();
+        assert_eq!(err.to_string(), "text: the benchmark fills {{persona}}, {{chips}} in prompt `selection`, not {{tone}}");
+        let edited = store.save_prompt("selection", "You are {{persona}}. Pick what fits you:\n{{chips}}").unwrap();
+        assert_eq!(store.benchmark_prompts().unwrap().get("selection"), &edited.prompt, "the benchmark uses the edit");
+        assert_eq!(store.benchmark_prompts().unwrap().get("fill"), &prompts::built_in()[5], "the others stay built in");
     }
 
     #[test]

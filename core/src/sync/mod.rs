@@ -19,9 +19,9 @@ use tables::{Side, TABLES};
 use crate::store::{Store, StoreError};
 
 /// The remote schema this build writes. A remote whose minimum compatible version is above it is
-/// left alone. 2 added spans, 3 the prompt lab (datasets and their rows, grid runs, cells, cell
-/// events, people's grades); builds of earlier versions still sync with it (they leave the new
-/// tables alone), so the minimum compatible version stays 1.
+/// left alone. 2 added spans, 3 the prompt lab (current prompt versions, renames, datasets and
+/// their rows, grid runs, cells, cell events, people's grades); builds of earlier versions still
+/// sync with it (they leave the new tables alone), so the minimum compatible version stays 1.
 pub const REMOTE_SCHEMA_VERSION: i64 = 3;
 
 /// Rows per push batch and per pull page (a push of 2,000 rows is well under the ~4 MB a request

@@ -36,7 +36,7 @@ pub struct SyncTable {
 }
 
 /// Parents before children: a pull applies runs before their results.
-pub const TABLES: [SyncTable; 12] = [
+pub const TABLES: [SyncTable; 14] = [
     SyncTable {
         name: "runs",
         columns: &[
@@ -59,6 +59,22 @@ pub const TABLES: [SyncTable; 12] = [
     SyncTable {
         name: "prompts",
         columns: &["id", "name", "version", "text", "created_at"],
+        rule: Rule::Immutable,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "prompt_current",
+        columns: &["id", "prompt_id", "updated_at"],
+        rule: Rule::LastWriter,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
+    },
+    SyncTable {
+        name: "prompt_renames",
+        columns: &["id", "from_name", "created_at"],
         rule: Rule::Immutable,
         reals: &[],
         by_seq: false,
