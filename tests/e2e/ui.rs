@@ -416,6 +416,12 @@ async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agr
     wait_for_text(&c, "[data-testid=agreement-judge]", "over 1 cell,").await;
     c.find_all(Locator::Css("[data-testid=grade-pass]")).await.unwrap()[1].click().await.unwrap();
     wait_for_text(&c, "[data-testid=agreement-judge]", "over 2 cells").await;
+    // A cell opens its events and can be rated 1-5: the rating stands beside the pass rates.
+    wait_for(&c, "[data-testid=grid-cell] .state").await.click().await.unwrap();
+    wait_for_text(&c, "aside .events", "queued").await;
+    wait_for_text(&c, "aside .events", "graded").await;
+    c.find_all(Locator::Css("[data-testid=cell-rate]")).await.unwrap()[3].click().await.unwrap();
+    wait_for_text(&c, "table.summary tbody tr:first-child", "4.00 (1)").await;
     screenshot(&c, "lab-grid").await;
 
     let out = dir.path().join("grid.csv");
