@@ -424,6 +424,14 @@ async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agr
     wait_for_text(&c, "table.summary tbody tr:first-child", "4.00 (1)").await;
     screenshot(&c, "lab-grid").await;
 
+    // The prompt's editor against its versions: an edit shows as a word diff; loading v1 undoes it.
+    let text = wait_for(&c, "[data-testid=prompt-text]").await;
+    text.send_keys(" Be kind.").await.unwrap();
+    wait_for_text(&c, "[data-testid=prompt-diff] .added", "kind.").await;
+    screenshot(&c, "lab-prompt").await;
+    button(&c, "Load this version").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=prompt-versions] + .same", "the text is version 1").await;
+
     let out = dir.path().join("grid.csv");
     wait_for(&c, "[data-testid=grid-export-path]").await.send_keys(out.to_str().unwrap()).await.unwrap();
     wait_for(&c, "[data-testid=grid-export]").await.click().await.unwrap();

@@ -71,6 +71,15 @@ export const commands = {
 	promptVersions: (name: string) => typedError<PromptVersion[], CommandError>(__TAURI_INVOKE("prompt_versions", { name })),
 	/**  Saves text as a version of a prompt; the same text is the same version. */
 	savePrompt: (name: string, text: string) => typedError<PromptVersion, CommandError>(__TAURI_INVOKE("save_prompt", { name, text })),
+	/**  Starts prompt `to` from `from`'s current text (numbered from 1, linked to `from`). */
+	renamePrompt: (from: string, to: string) => typedError<PromptVersion, CommandError>(__TAURI_INVOKE("rename_prompt", { from, to })),
+	/**  The names a prompt was renamed from, nearest first. */
+	promptLineage: (name: string) => typedError<string[], CommandError>(__TAURI_INVOKE("prompt_lineage", { name })),
+	/**
+	 *  A word diff from `before` to `after` (two prompt versions, or a version and the text being
+	 *  edited).
+	 */
+	diffTexts: (before: string, after: string) => __TAURI_INVOKE<TextPart[]>("diff_texts", { before, after }),
 	/**  The prompt's `{{placeholders}}` that are not columns of the dataset. */
 	missingColumns: (datasetId: string, text: string) => typedError<string[], CommandError>(__TAURI_INVOKE("missing_columns", { datasetId, text })),
 	grids: () => typedError<GridRun[], CommandError>(__TAURI_INVOKE("grids")),

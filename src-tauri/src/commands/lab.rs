@@ -14,7 +14,10 @@ use chipbench_core::{
     dataset,
     grid::{self, export, GridCounts, GridPage, GridProgress, GridRequest, GridRun, GridStatus, Rerun},
     store::{CellEvent, DatasetSummary, GridCell, PromptVersion},
-    trace::SpanObserver,
+    trace::{
+        diff::{text_diff, TextPart},
+        SpanObserver,
+    },
 };
 use serde::Serialize;
 use tauri::State;
@@ -235,4 +238,29 @@ pub fn grade_cell(state: State<'_, AppState>, cell_id: String, pass: Option<bool
 #[tracing::instrument(skip(state))]
 pub fn export_grid(state: State<'_, AppState>, run_id: String, path: PathBuf) -> Result<u32> {
     Ok(export::export(&state.store, &run_id, &state.rater()?, &path)? as u32)
+}
+
+/// A word diff from `before` to `after` (two prompt versions, or a version and the text being
+/// edited).
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(before, after))]
+pub fn diff_texts(before: String, after: String) -> Vec<TextPart> {
+    text_diff(&before, &after)
+}
+
+/// Starts prompt `to` from `from`'s current text (numbered from 1, linked to `from`).
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn rename_prompt(state: State<'_, AppState>, from: String, to: String) -> Result<PromptVersion> {
+    Ok(state.store.rename_prompt(&from, &to)?)
+}
+
+/// The names a prompt was renamed from, nearest first.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn prompt_lineage(state: State<'_, AppState>, name: String) -> Result<Vec<String>> {
+    Ok(state.store.prompt_lineage(&name)?)
 }
