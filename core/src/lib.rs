@@ -23,6 +23,7 @@ pub mod error;
 pub mod export;
 pub mod grade;
 pub mod grid;
+pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod llm;

@@ -1,11 +1,11 @@
 //! One attempt of an OpenAI-compatible chat completion (`POST {base}/chat/completions`):
 //! OpenRouter, llama.cpp's server, Ollama, vLLM. Classifies every failure for the retry loop.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{retry::parse_retry_after, ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
+use super::{ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
 
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
@@ -70,51 +70,11 @@ impl OpenAiClient {
         if self.kind == ProviderKind::Openrouter {
             http = http.header("X-Title", "Chipbench");
         }
-        let exchange = async {
-            let resp = http.send().await.map_err(transport_error)?;
-            let status = resp.status();
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, SystemTime::now()));
-            let text = resp.text().await.map_err(transport_error)?;
-            Ok::<_, LlmError>((status, retry_after, text))
-        };
-        let (status, retry_after, text) = tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| LlmError::new(FailureKind::Timeout, format!("no answer from {} within {}s", self.base_url, timeout.as_secs())))??;
-        if !status.is_success() {
-            return Err(LlmError { retry_after, ..status_error(status, &text) });
-        }
+        let text = crate::http::exchange(http, timeout, &self.base_url).await?;
         let mut parsed = parse_completion(&text)?;
         parsed.latency_ms = started.elapsed().as_millis() as u64;
         Ok(parsed)
     }
-}
-
-fn transport_error(e: reqwest::Error) -> LlmError {
-    let kind = if e.is_timeout() { FailureKind::Timeout } else { FailureKind::Connect };
-    // reqwest's Display omits the cause chain ("error sending request"); keep the root cause.
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    LlmError::new(kind, message)
-}
-
-fn status_error(status: reqwest::StatusCode, body: &str) -> LlmError {
-    let kind = match status.as_u16() {
-        401 | 403 => FailureKind::Auth,
-        408 => FailureKind::Timeout,
-        429 => FailureKind::RateLimited,
-        500..=599 => FailureKind::Server,
-        _ => FailureKind::Rejected,
-    };
-    let detail: String = body.chars().take(300).collect();
-    LlmError::new(kind, format!("HTTP {status}: {detail}"))
 }
 
 /// Reads content, token usage and the billed cost from a chat-completion body. A body that is not
@@ -162,16 +122,6 @@ mod tests {
             let err = parse_completion(body).unwrap_err();
             assert_eq!(err.kind, FailureKind::Server, "{body}");
         }
-    }
-
-    #[test]
-    fn statuses_map_to_failure_kinds() {
-        use reqwest::StatusCode as S;
-        let kind = |s| status_error(s, "").kind;
-        assert_eq!(kind(S::UNAUTHORIZED), FailureKind::Auth);
-        assert_eq!(kind(S::TOO_MANY_REQUESTS), FailureKind::RateLimited);
-        assert_eq!(kind(S::BAD_GATEWAY), FailureKind::Server);
-        assert_eq!(kind(S::NOT_FOUND), FailureKind::Rejected);
     }
 
     #[test]
