@@ -7,6 +7,7 @@
 //! - rating:  `rating \0 target_kind \0 target_id \0 user_id`
 //! - prompt:  `prompt \0 name \0 sha256(text) as lowercase hex`
 //! - imported trace: `import \0 source trace id`; imported span: `import \0 source trace id \0 source span id`
+//! - Langfuse trace: `langfuse \0 source trace id`; its spans: `langfuse \0 source trace id \0 observation id`
 //! - grid cell: `grid_cell \0 run_id \0 row_index (decimal) \0 model`
 //! - manual grade: `manual_grade \0 cell_id \0 user_id`
 
@@ -43,6 +44,14 @@ pub fn rating_id(target_kind: &str, target_id: &str, user_id: &str) -> String {
 
 pub fn prompt_id(name: &str, sha256_hex: &str) -> String {
     v5(&["prompt", name, sha256_hex])
+}
+
+/// An imported Langfuse trace's id, or one of its spans' (`part`: the observation's id).
+pub fn langfuse_id(trace_id: &str, part: Option<&str>) -> String {
+    match part {
+        Some(part) => v5(&["langfuse", trace_id, part]),
+        None => v5(&["langfuse", trace_id]),
+    }
 }
 
 pub fn grid_cell_id(run_id: &str, row_index: u64, model: &str) -> String {
@@ -83,6 +92,8 @@ mod tests {
         assert_eq!(result_id(&key, "run-1"), "2cc7ae74-693b-5894-8672-6b3ab4357771");
         assert_eq!(grid_cell_id("run-1", 12, "openai/gpt-5-mini"), "97e346d7-c603-58d3-a9c4-3aa03ab63ed7");
         assert_eq!(manual_grade_id("cell-1", "ada"), "ead23687-4439-59d9-8629-aaa174d5739c");
+        assert_eq!(langfuse_id("t-1", None), "d6874deb-3134-5b70-9958-5a8820762424");
+        assert_eq!(langfuse_id("t-1", Some("o-1")), "3b2b0a72-9dc9-53c9-80d6-2675523fce0f");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
 //! - [`dataset`]: the prompt lab's datasets (CSV, JSON, JSON Lines, read as a stream) and placeholder checks.
 //! - [`grade`]: rule-based graders (exact, contains, regex, JSON) and grader-human agreement (Cohen's kappa).
+//! - [`langfuse`]: import of sessions, traces and observations from Langfuse's public API as traces and spans.
 //! - [`grid`]: the prompt lab's grid runs: a prompt version x dataset rows x up to four models, graded.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
@@ -25,6 +26,7 @@ pub mod grade;
 pub mod grid;
 pub mod http;
 pub mod identity;
+pub mod langfuse;
 pub mod ids;
 pub mod llm;
 pub mod personas;

@@ -122,6 +122,9 @@ enum Command {
     /// Grid runs of the prompt lab: a prompt version x a stored dataset's rows x up to 4 models.
     #[command(subcommand)]
     Grid(grid::GridCommand),
+    /// Import traces from another tool.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Check a dataset file (CSV, JSON array of objects, JSON Lines): its columns, row count and
     /// first rows, and whether a prompt's {{placeholders}} are columns; --import also stores it.
     Dataset {
@@ -151,6 +154,13 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         preview: usize,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportCommand {
+    /// One import from Langfuse (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_BASE_URL):
+    /// sessions, then traces and observations since the last import; prints what it brought.
+    Langfuse,
 }
 
 #[derive(Subcommand, Debug)]
@@ -321,6 +331,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         let settings = files.load()?;
         let rater = settings.rater.clone().unwrap_or_else(|| chipbench_core::identity::default_rater(&chipbench_core::identity::System));
         return grid::command(&store, &files.env(Arc::new(ProcessEnv))?, rater, command).await;
+    }
+    if let Some(Command::Import(ImportCommand::Langfuse)) = &cli.command {
+        let client = chipbench_core::langfuse::Client::from_env(&files.env(Arc::new(ProcessEnv))?)?;
+        eprintln!("importing from {}", client.base_url());
+        let report = chipbench_core::langfuse::import(&store, &client, &stop_on_ctrl_c(), |line| eprintln!("{line}")).await?;
+        let c = report.counts;
+        println!("imported {} sessions, {} traces, {} observations ({} partial); {}", c.sessions, c.traces, c.observations, c.partial, report.verification);
+        return Ok(0);
     }
     if let Some(Command::Sync { include_demo }) = &cli.command {
         let options = sync::SyncOptions { include_demo: *include_demo, ..sync::SyncOptions::from_settings(&files.load()?) };

@@ -10,6 +10,8 @@
 //!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans;
 //! - dataset: `chipbench dataset FILE --import` of a generated 100 MB CSV (500,000 rows): its
 //!   wall time and the process's own peak RSS;
+//! - langfuse: importing 100,000 observations (20,000 traces) from the fake Langfuse API, no
+//!   delay between pages;
 //! - grid: a prompt-lab grid of 1,000 rows x 4 models with an LLM grader (8,000 calls) against
 //!   the 50 ms fake server at concurrency 32, beside its ideal (calls x 50 ms / 32).
 //!
@@ -57,6 +59,9 @@ fn main() {
     }
     if run("dataset") {
         dataset_import();
+    }
+    if run("langfuse") {
+        rt.block_on(langfuse_import());
     }
     if run("grid") {
         rt.block_on(grid_run());
@@ -473,4 +478,21 @@ async fn grid_run() {
     assert_eq!((outcome.counts.succeeded, calls), (4_000, 8_000), "every cell answered and judged");
     let ideal = calls as f64 * LATENCY.as_secs_f64() / 32.0;
     println!("grid: 1,000 rows x 4 models with an LLM grader = {calls} calls in {secs:.1} s (target < 25 s; ideal {ideal:.1} s -> {:.0}% of ideal)", 100.0 * ideal / secs);
+}
+
+/// 100,000 observations of 20,000 traces through the Langfuse client: 1,000 pages of
+/// observations and 200 of traces, each stored in one transaction.
+async fn langfuse_import() {
+    let fake = chipbench_e2e::langfuse::FakeLangfuse::start().await;
+    fake.add(0, 20_000, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("langfuse.db")).unwrap();
+    let mut client = chipbench_core::langfuse::Client::new(&fake.base_url(), chipbench_e2e::langfuse::PUBLIC_KEY, chipbench_e2e::langfuse::SECRET_KEY);
+    client.page_delay = Duration::ZERO;
+    let started = Instant::now();
+    let report = chipbench_core::langfuse::import(&store, &client, &CancellationToken::new(), |_| {}).await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!((report.counts.traces, report.counts.observations), (20_000, 100_000));
+    assert!(report.verification.matches(), "{}", report.verification);
+    println!("langfuse: 100,000 observations of 20,000 traces imported in {secs:.1} s (target < 60 s); {}", report.verification);
 }

@@ -403,3 +403,28 @@ async fn a_grid_runs_against_a_server_is_graded_by_hand_shown_and_exported() {
     assert!(again.stderr.contains("every cell succeeded; nothing to run again"), "{}", again.stderr);
     assert_eq!(fake.requests(), 12, "refused requests call nothing");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_langfuse_prints_what_it_brought_and_wrong_keys_are_a_configuration_error() {
+    use chipbench_e2e::langfuse::{FakeLangfuse, PUBLIC_KEY, SECRET_KEY};
+    let fake = FakeLangfuse::start().await;
+    fake.add(0, 12, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let run = |secret: &'static str| {
+        let mut c = command(&db, &["import", "langfuse"]);
+        c.env("LANGFUSE_BASE_URL", fake.base_url()).env("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY).env("LANGFUSE_SECRET_KEY", secret).env("LANGFUSE_PAGE_DELAY_MS", "0");
+        c
+    };
+    let ok: crate::support::Run = run(SECRET_KEY).output().await.unwrap().into();
+    assert_eq!(ok.code, 0, "{}{}", ok.stdout, ok.stderr);
+    assert_eq!(ok.stdout.trim(), "imported 4 sessions, 12 traces, 24 observations (0 partial); verified: 12 traces and 24 observations here, as in Langfuse");
+    let again: crate::support::Run = run(SECRET_KEY).output().await.unwrap().into();
+    assert!(again.stdout.starts_with("imported 0 sessions, 0 traces, 0 observations"), "{}", again.stdout);
+    let wrong: crate::support::Run = run("sk-wrong").output().await.unwrap().into();
+    assert_eq!(wrong.code, 2);
+    assert!(wrong.stderr.contains("Langfuse refused the keys") && !wrong.stderr.contains("sk-wrong"), "{}", wrong.stderr);
+    let missing: crate::support::Run = command(&db, &["import", "langfuse"]).env_remove("LANGFUSE_PUBLIC_KEY").output().await.unwrap().into();
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("LANGFUSE_PUBLIC_KEY is not set"), "{}", missing.stderr);
+}

@@ -2,6 +2,7 @@
 //! - `client`: the OpenAI-compatible client against the fake provider's faults.
 //! - `cli`: the `chipbench` binary: batches, bad input, exit codes, Ctrl-C, export.
 //! - `crash`: SIGKILL in the middle of a batch, then `--resume`.
+//! - `langfuse`: the Langfuse importer against a fake Langfuse API: paging, increments, faults.
 //! - `llama`: the client against a real llama.cpp server (started by scripts/test.sh).
 //! - `sync`: two and more clients against a real Turso server (tursodb --sync-server).
 //! - `ui`: the real app (WebKit) driven over WebDriver under Xvfb (tauri-driver, see `webdriver`).
@@ -9,6 +10,7 @@
 mod cli;
 mod client;
 mod crash;
+mod langfuse;
 mod llama;
 mod support;
 mod sync;

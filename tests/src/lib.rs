@@ -1,8 +1,10 @@
 //! Test support: a fake OpenAI-compatible server that produces, on demand, the faults a real
 //! server cannot (429 with Retry-After, 5xx, stalls, malformed bodies, prose-wrapped JSON, 401),
-//! and helpers to run the `chipbench` binary; `fixtures` fills a store with synthetic results.
+//! and helpers to run the `chipbench` binary; `fixtures` fills a store with synthetic results;
+//! `langfuse` is a fake Langfuse public API.
 
 pub mod fixtures;
+pub mod langfuse;
 
 use std::{
     collections::VecDeque,

@@ -1,0 +1,139 @@
+//! What Langfuse imports store: each page of sessions, traces (their rows and root spans) or
+//! observations (spans) in one transaction, new rows counted and rows already here passed over;
+//! the record of every import, whose last success says where the next one starts.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Result, Store};
+use crate::{
+    clock,
+    langfuse::{map::TraceRow, Counts, ImportStatus},
+    trace::Span,
+};
+
+/// The latest import, as a status line shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LangfuseImport {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub error: Option<String>,
+    pub counts: Counts,
+    pub watermark: Option<String>,
+    pub verification: Option<String>,
+}
+
+impl Store {
+    /// Records a new import as running; returns its id and where it starts (the watermark of the
+    /// last successful import, if any).
+    pub fn langfuse_begin(&self) -> Result<(i64, Option<String>)> {
+        self.write(|tx| {
+            let from: Option<String> = tx
+                .query_row("SELECT watermark FROM langfuse_imports WHERE status = 'ok' AND watermark IS NOT NULL ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+                .optional()?;
+            tx.execute("INSERT INTO langfuse_imports (started_at, status) VALUES (?1, 'running')", [clock::now()])?;
+            Ok((tx.last_insert_rowid(), from))
+        })
+    }
+
+    pub fn langfuse_finish(&self, id: i64, status: ImportStatus, error: Option<&str>, counts: &Counts, watermark: Option<&str>, verification: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE langfuse_imports SET finished_at = ?2, status = ?3, error = ?4, sessions = ?5, traces = ?6, observations = ?7,
+                     partial = ?8, watermark = ?9, verification = ?10 WHERE id = ?1",
+                params![id, clock::now(), status.as_str(), error, counts.sessions, counts.traces, counts.observations, counts.partial, watermark, verification],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The latest import, if any.
+    pub fn langfuse_last_import(&self) -> Result<Option<LangfuseImport>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT started_at, finished_at, status, error, sessions, traces, observations, partial, watermark, verification
+                 FROM langfuse_imports ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(LangfuseImport {
+                        started_at: r.get(0)?,
+                        finished_at: r.get(1)?,
+                        status: r.get(2)?,
+                        error: r.get(3)?,
+                        counts: Counts { sessions: r.get(4)?, traces: r.get(5)?, observations: r.get(6)?, partial: r.get(7)? },
+                        watermark: r.get(8)?,
+                        verification: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    /// Stores a page of sessions; how many were new.
+    pub fn langfuse_store_sessions(&self, sessions: &[Value]) -> Result<usize> {
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached("INSERT INTO langfuse_sessions (id, created_at, environment) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING")?;
+            let mut new = 0;
+            for s in sessions {
+                let Some(id) = s.get("id").and_then(Value::as_str) else { continue };
+                let text = |k: &str| s.get(k).and_then(Value::as_str);
+                new += insert.execute(params![id, text("createdAt"), text("environment")])?;
+            }
+            Ok(new)
+        })
+    }
+
+    /// Stores a page of traces (their rows and root spans); how many were new.
+    pub fn langfuse_store_traces(&self, traces: &[(TraceRow, Span)]) -> Result<usize> {
+        let origin = self.installation_id().to_owned();
+        self.write(|tx| {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO langfuse_traces (id, source_id, session_id, user_id, name, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO NOTHING",
+            )?;
+            let mut new = 0;
+            for (t, _) in traces {
+                new += insert.execute(params![t.id, t.source_id, t.session_id, t.user_id, t.name, t.timestamp])?;
+            }
+            let spans: Vec<Span> = traces.iter().map(|(_, s)| s.clone()).collect();
+            super::traces::insert_spans(tx, &origin, &spans)?;
+            Ok(new)
+        })
+    }
+
+    /// Stores a page of observations; how many were new.
+    pub fn langfuse_store_observations(&self, spans: &[Span]) -> Result<usize> {
+        let origin = self.installation_id().to_owned();
+        self.write(|tx| Ok(super::traces::insert_spans(tx, &origin, spans)?))
+    }
+
+    /// The names of imported traces, by Langfuse id.
+    pub fn langfuse_trace_names(&self, source_ids: &[&str]) -> Result<HashMap<String, String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT name FROM langfuse_traces WHERE source_id = ?1 AND name IS NOT NULL")?;
+            let mut names = HashMap::new();
+            for id in source_ids {
+                if let Some(name) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                    names.insert((*id).to_owned(), name);
+                }
+            }
+            Ok(names)
+        })
+    }
+
+    /// Imported traces and observations here.
+    pub fn langfuse_counts(&self) -> Result<(u64, u64)> {
+        self.read(|c| {
+            let traces = c.query_row("SELECT count(*) FROM langfuse_traces", [], |r| r.get(0))?;
+            // A scan of the spans; an import runs it once, at its end.
+            let observations = c.query_row("SELECT count(*) FROM spans WHERE trace_kind = 'import' AND provider = 'langfuse' AND kind <> 'trace'", [], |r| r.get(0))?;
+            Ok((traces, observations))
+        })
+    }
+}
