@@ -10,12 +10,14 @@
 //! - [`trace`]: the trace debugger: spans of every LLM call, replay diffs, search queries, import.
 //! - [`dataset`]: the prompt lab's datasets (CSV, JSON, JSON Lines, read as a stream) and placeholder checks.
 //! - [`grade`]: rule-based graders (exact, contains, regex, JSON) and grader-human agreement (Cohen's kappa).
+//! - [`analytics`]: time ranges and latency percentiles for the view over time (its daily aggregates are in the store).
 //! - [`langfuse`]: import of sessions, traces and observations from Langfuse's public API as traces and spans.
 //! - [`grid`]: the prompt lab's grid runs: a prompt version x dataset rows x up to four models, graded.
 //! - [`identity`]: who is rating, by default. [`settings`]: settings and API keys, kept as files.
 //!
 //! This crate never depends on Tauri; progress leaves it through plain callbacks.
 
+pub mod analytics;
 pub mod bench;
 pub mod chips;
 pub mod clock;

@@ -125,6 +125,18 @@ enum Command {
     /// Import traces from another tool.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// LLM calls over time from the daily aggregates: per day, per model, and in total.
+    Analytics {
+        /// 24h, 7d, 30d, all, or FROM..TO (dates, YYYY-MM-DD).
+        #[arg(long, default_value = "7d")]
+        range: String,
+        /// Only calls of one source: test (benchmark runs), playground, replay, import.
+        #[arg(long, value_parser = ["test", "playground", "replay", "import"])]
+        source: Option<String>,
+        /// Recompute the aggregates from the spans first.
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Check a dataset file (CSV, JSON array of objects, JSON Lines): its columns, row count and
     /// first rows, and whether a prompt's {{placeholders}} are columns; --import also stores it.
     Dataset {
@@ -332,6 +344,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         let rater = settings.rater.clone().unwrap_or_else(|| chipbench_core::identity::default_rater(&chipbench_core::identity::System));
         return grid::command(&store, &files.env(Arc::new(ProcessEnv))?, rater, command).await;
     }
+    if let Some(Command::Analytics { range, source, rebuild }) = &cli.command {
+        let range = chipbench_core::analytics::DayRange::parse(range, chipbench_core::analytics::DayRange::today())?;
+        if *rebuild {
+            store.rebuild_analytics()?;
+        }
+        print_analytics(&store.analytics(range, source.as_deref())?);
+        return Ok(0);
+    }
     if let Some(Command::Import(ImportCommand::Langfuse)) = &cli.command {
         let client = chipbench_core::langfuse::Client::from_env(&files.env(Arc::new(ProcessEnv))?)?;
         eprintln!("importing from {}", client.base_url());
@@ -448,6 +468,23 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
     let code = exit_code(&outcome);
     print_summary(cli, db, &outcome, code);
     Ok(code)
+}
+
+/// A table per grouping: calls, errors, tokens, cost and latency.
+fn print_analytics(a: &chipbench_core::store::Analytics) {
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    let line = |key: &str, s: &chipbench_core::store::CallStats| {
+        println!(
+            "{key:<32} {:>8} {:>7} {:>6.1}% {:>10} {:>10} {:>10.4} {:>7} {:>7}",
+            s.calls, s.errors, 100.0 * s.error_rate, s.input_tokens, s.output_tokens, s.cost_usd, ms(s.p50_latency_ms), ms(s.p95_latency_ms)
+        )
+    };
+    let header = |title: &str| println!("{title:<32} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>7} {:>7}", "calls", "errors", "rate", "in tok", "out tok", "cost $", "p50 ms", "p95 ms");
+    header("day");
+    a.days.iter().for_each(|g| line(&g.key, &g.stats));
+    header("model");
+    a.models.iter().for_each(|g| line(if g.key.is_empty() { "(no model)" } else { &g.key }, &g.stats));
+    line("total", &a.total);
 }
 
 /// Cancelled by the first Ctrl-C; a second one quits at once.

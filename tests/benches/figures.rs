@@ -8,6 +8,7 @@
 //! - traces: the CPU time recording spans adds to a batch (the binary, concurrency 64, 50 ms fake
 //!   server, with and without `--no-spans`); search over 100,000 spans of about 1 KB (1,000,000
 //!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans;
+//!   the analytics view over those spans (all, 30 days, 7 days, 24 h);
 //! - dataset: `chipbench dataset FILE --import` of a generated 100 MB CSV (500,000 rows): its
 //!   wall time and the process's own peak RSS;
 //! - langfuse: importing 100,000 observations (20,000 traces) from the fake Langfuse API, no
@@ -21,6 +22,7 @@
 use std::time::{Duration, Instant};
 
 use chipbench_core::{
+    analytics::DayRange,
     bench::{self, Axes, BatchRequest},
     dataset::Format,
     grid::{self, Graders, GridRequest, JudgeGrader, RuleGrader},
@@ -354,6 +356,17 @@ fn trace_figures() {
     let prefix = shown(search(format!("{}*", &words[700][..4]), None));
     let filtered = shown(search(words[40].clone(), Some("model-3")));
     let open = median((0..20).map(|_| timed(|| store.trace(&long_trace, None).unwrap())).collect());
+    let view = |range: &str| {
+        let range = DayRange::parse(range, DayRange::today()).unwrap();
+        ms(median((0..15).map(|_| timed(|| store.analytics(range, None).unwrap())).collect()))
+    };
+    println!(
+        "analytics over {n} spans spread over 90 days, from the daily aggregates (median of 15; target < 100 ms): all {:.2} ms, 30 days {:.2} ms, 7 days {:.2} ms, 24 h {:.2} ms",
+        view("all"),
+        view("30d"),
+        view("7d"),
+        view("24h")
+    );
     println!(
         "traces: {n} spans of about 1 KB inserted in {:.1} s, indexed for search in {:.1} s ({:.0} us a span, in the background); search, first page of 50 with snippets (median of 15; target < 100 ms): a common word {word}, a rare word {rare}, a phrase {phrase}, a prefix {prefix}, a common word in one model's spans {filtered}; a trace of 20 spans opens in {:.2} ms (target < 50){}",
         took.as_secs_f64(),

@@ -428,3 +428,25 @@ async fn import_langfuse_prints_what_it_brought_and_wrong_keys_are_a_configurati
     assert_eq!(missing.code, 2);
     assert!(missing.stderr.contains("LANGFUSE_PUBLIC_KEY is not set"), "{}", missing.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analytics_show_a_batchs_calls_by_day_and_model_and_refuse_a_backward_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let batch = chipbench(&db, &["--batch", "--model", MODEL, "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+    let calls = query_i64(&db, "SELECT count(*) FROM spans");
+    let shown = chipbench(&db, &["analytics", "--range", "24h", "--source", "test"]).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let model_line = shown.stdout.lines().find(|l| l.starts_with(MODEL)).expect("a line for the model");
+    assert_eq!(model_line.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap(), query_i64(&db, &format!("SELECT count(*) FROM spans WHERE model = '{MODEL}'")));
+    let total = shown.stdout.lines().find(|l| l.starts_with("total")).unwrap();
+    assert_eq!(total.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap(), calls, "{}", shown.stdout);
+    let rebuilt = chipbench(&db, &["analytics", "--range", "all", "--rebuild"]).await;
+    assert_eq!(rebuilt.stdout.lines().find(|l| l.starts_with("total")).unwrap(), total, "the rebuild agrees");
+    let none = chipbench(&db, &["analytics", "--range", "2020-01-01..2020-01-31"]).await;
+    assert!(none.stdout.lines().find(|l| l.starts_with("total")).unwrap().split_whitespace().nth(1) == Some("0"), "{}", none.stdout);
+    let backward = chipbench(&db, &["analytics", "--range", "2026-11-20..2026-11-01"]).await;
+    assert_eq!(backward.code, 2);
+    assert!(backward.stderr.contains("range: the end 2026-11-01 is before the start 2026-11-20"), "{}", backward.stderr);
+}

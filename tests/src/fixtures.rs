@@ -139,8 +139,9 @@ pub fn fill_spans(store: &Store, n: usize) -> (String, std::time::Duration) {
             cost_usd: 0.0001,
             billed_cost_usd: None,
             latency_ms: rng.random_range(200..2000),
-            started_at: chipbench_core::clock::now(),
-            ended_at: chipbench_core::clock::now(),
+            // Spread over the last 90 days, as a store used for a season would hold them.
+            started_at: chipbench_core::clock::format(chrono::Utc::now() - chrono::Duration::days((i % 90) as i64)),
+            ended_at: chipbench_core::clock::format(chrono::Utc::now() - chrono::Duration::days((i % 90) as i64)),
             replay_of: None,
             attributes: None,
         });

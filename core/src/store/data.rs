@@ -122,10 +122,16 @@ impl Store {
                 return Err(StoreError::Conflict(format!("run {id} is still running: cancel it before deleting it")));
             }
             let now = clock::now();
+            let ids: Vec<String> = tx
+                .prepare(&format!("SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond}"))?
+                .query_map(params![arg], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
             tx.execute(
                 &format!("UPDATE runs SET deleted_at = ?2, updated_at = max(?2, updated_at) WHERE id IN (SELECT r.id FROM runs r WHERE r.deleted_at IS NULL AND {cond})"),
                 params![arg, now],
             )?;
+            // The runs' calls leave the analytics view with them.
+            super::analytics::remove_runs(tx, &ids)?;
             Ok(taken)
         })
     }

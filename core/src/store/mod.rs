@@ -4,6 +4,7 @@
 //! and a `--batch` process never deadlock on a lock upgrade) and a pool of readers that run in
 //! parallel under WAL. One submodule per table family holds its queries.
 
+mod analytics;
 mod catalog;
 mod data;
 mod datasets;
@@ -24,6 +25,7 @@ use std::{
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use analytics::{Analytics, CallStats, GroupStats};
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::{Model, PromptVersion};
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
@@ -117,6 +119,7 @@ impl Store {
             .run(&mut conn)
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         let installation_id = catalog::ensure_seeds(&mut conn)?;
+        analytics::ensure_built(&mut conn)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 path,

@@ -87,6 +87,21 @@ fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Re
     rows.collect()
 }
 
+/// The live local runs that pulled rows of `runs` mark deleted.
+fn deleted_by(tx: &Connection, t: &SyncTable, rows: &[Option<Vec<Sql>>]) -> rusqlite::Result<Vec<String>> {
+    let at = t.columns.iter().position(|c| *c == "deleted_at").expect("runs have deleted_at");
+    let mut live = tx.prepare_cached("SELECT count(*) FROM runs WHERE id = ?1 AND deleted_at IS NULL")?;
+    let mut ids = Vec::new();
+    for row in rows.iter().flatten() {
+        if let (Sql::Text(id), false) = (&row[0], matches!(row[at], Sql::Null)) {
+            if live.query_row([id], |r| r.get::<_, bool>(0))? {
+                ids.push(id.clone());
+            }
+        }
+    }
+    Ok(ids)
+}
+
 impl Store {
     /// Up to about `max_rows` rows waiting for a push: outbox entries first (runs, models, prompts,
     /// ratings; each row once, as it is now), then results and spans above their pushed marks.
@@ -251,6 +266,8 @@ impl Store {
             let outbox_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0))?;
             let max_seq = |tx: &Connection| tx.query_row(&format!("SELECT coalesce(max(seq), 0) FROM {}", t.name), [], |r| r.get::<_, i64>(0));
             let seq_before = if t.by_seq { max_seq(tx)? } else { 0 };
+            // Runs a pulled tombstone deletes here: their calls leave the daily aggregates.
+            let newly_deleted = if t.name == "runs" { deleted_by(tx, t, rows)? } else { Vec::new() };
             let mut stmt = tx.prepare_cached(&t.upsert_sql(Side::Local))?;
             let mut changed = 0;
             for values in rows.iter().flatten() {
@@ -264,8 +281,13 @@ impl Store {
                 }
             }
             if t.name == "spans" {
-                // Pulled spans join their traces as a batch's do (no trigger; see V5).
+                // Pulled spans join their traces and the daily aggregates as a batch's do (no
+                // trigger; see V5 and V9).
                 super::traces::fold_new_spans(tx, seq_before)?;
+                super::analytics::fold_new_spans(tx, seq_before)?;
+            }
+            if t.name == "runs" {
+                super::analytics::remove_runs(tx, &newly_deleted)?;
             }
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)

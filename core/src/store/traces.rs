@@ -311,6 +311,7 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
     )?;
     let mut shares: Vec<TraceShare> = Vec::new();
     let mut share_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut daily = super::analytics::DailyShares::adding();
     for s in spans {
         let inserted = stmt.execute(params![
             s.id,
@@ -346,11 +347,13 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
                 shares.len() - 1
             });
             shares[i].add(s, tx.last_insert_rowid());
+            daily.add_span(s);
         }
     }
     for share in &shares {
         share.store(tx)?;
     }
+    daily.store(tx)?;
     Ok(shares.iter().map(|t| t.seqs.len()).sum())
 }
 
@@ -530,7 +533,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{
         llm::{FailedAttempt, FailureKind, Message},

@@ -1,0 +1,384 @@
+//! Daily aggregates of LLM calls (V9): summed in memory per (day, source, model) from the spans
+//! a transaction inserts and added with one upsert per group, so no view over time ever scans
+//! the spans. Spans arriving by pull are read back once and added the same way; a deleted run's
+//! calls are taken out; a rebuild recomputes everything from the spans.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+
+use super::{Result, Store};
+use crate::{
+    analytics::{latency_bucket, quantile, DayRange},
+    trace::Span,
+};
+
+/// One call's contribution.
+struct Call<'a> {
+    day: &'a str,
+    source: &'a str,
+    model: &'a str,
+    ok: bool,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+    latency_ms: u64,
+}
+
+#[derive(Default)]
+struct Sums {
+    calls: i64,
+    errors: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    cost_usd: f64,
+    latency_ms: i64,
+    buckets: HashMap<i64, i64>,
+}
+
+/// New calls (or, with `sign` -1, calls taken out) per (day, source, model).
+pub(crate) struct DailyShares {
+    sign: i64,
+    groups: HashMap<(String, String, String), Sums>,
+}
+
+impl DailyShares {
+    pub(crate) fn adding() -> Self {
+        DailyShares { sign: 1, groups: HashMap::new() }
+    }
+
+    fn removing() -> Self {
+        DailyShares { sign: -1, groups: HashMap::new() }
+    }
+
+    fn add(&mut self, c: Call) {
+        let s = self.groups.entry((c.day.to_owned(), c.source.to_owned(), c.model.to_owned())).or_default();
+        let k = self.sign;
+        s.calls += k;
+        s.errors += k * i64::from(!c.ok);
+        s.input_tokens += k * c.input_tokens as i64;
+        s.output_tokens += k * c.output_tokens as i64;
+        s.cost_usd += k as f64 * c.cost_usd;
+        s.latency_ms += k * c.latency_ms as i64;
+        *s.buckets.entry(latency_bucket(c.latency_ms)).or_default() += k;
+    }
+
+    pub(crate) fn add_span(&mut self, s: &Span) {
+        self.add(Call {
+            day: day_of(&s.started_at),
+            source: s.trace_kind.as_str(),
+            model: s.model.as_deref().unwrap_or(""),
+            ok: s.ok,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            cost_usd: s.cost_usd,
+            latency_ms: s.latency_ms,
+        });
+    }
+
+    /// Adds the spans `condition` selects (`?1` bound to `arg`), read back in one pass.
+    fn add_stored(&mut self, tx: &Connection, condition: &str, arg: rusqlite::types::Value) -> rusqlite::Result<()> {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT started_at, trace_kind, coalesce(model, ''), status = 'ok', input_tokens, output_tokens, cost_usd, latency_ms FROM spans WHERE {condition}"
+        ))?;
+        let mut rows = stmt.query([arg])?;
+        while let Some(r) = rows.next()? {
+            let (started, source, model): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            self.add(Call {
+                day: day_of(&started),
+                source: &source,
+                model: &model,
+                ok: r.get(3)?,
+                input_tokens: r.get(4)?,
+                output_tokens: r.get(5)?,
+                cost_usd: r.get(6)?,
+                latency_ms: r.get(7)?,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn store(&self, tx: &Connection) -> rusqlite::Result<()> {
+        let mut calls = tx.prepare_cached(
+            "INSERT INTO daily_calls (day, source, model, calls, errors, input_tokens, output_tokens, cost_usd, latency_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors,
+                 input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+                 cost_usd = cost_usd + excluded.cost_usd, latency_ms = latency_ms + excluded.latency_ms",
+        )?;
+        let mut latency = tx.prepare_cached(
+            "INSERT INTO daily_latency (day, source, model, bucket, calls) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO UPDATE SET calls = calls + excluded.calls",
+        )?;
+        for ((day, source, model), s) in &self.groups {
+            calls.execute(params![day, source, model, s.calls, s.errors, s.input_tokens, s.output_tokens, s.cost_usd, s.latency_ms])?;
+            for (bucket, n) in &s.buckets {
+                latency.execute(params![day, source, model, bucket, n])?;
+            }
+        }
+        if self.sign < 0 {
+            tx.execute("DELETE FROM daily_calls WHERE calls <= 0", [])?;
+            tx.execute("DELETE FROM daily_latency WHERE calls <= 0", [])?;
+        }
+        Ok(())
+    }
+}
+
+fn day_of(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
+}
+
+/// Adds spans inserted after `after_seq` (a pull's).
+pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
+    let mut shares = DailyShares::adding();
+    shares.add_stored(tx, "seq > ?1", after_seq.into())?;
+    shares.store(tx)
+}
+
+/// Takes out the calls of runs that were just deleted.
+pub(crate) fn remove_runs(tx: &Connection, run_ids: &[String]) -> rusqlite::Result<()> {
+    let mut shares = DailyShares::removing();
+    for id in run_ids {
+        shares.add_stored(tx, "run_id = ?1", id.clone().into())?;
+    }
+    shares.store(tx)
+}
+
+/// Recomputes the aggregates from the spans (those of deleted runs left out).
+pub(crate) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute_batch("DELETE FROM daily_calls; DELETE FROM daily_latency;")?;
+    let mut shares = DailyShares::adding();
+    shares.add_stored(tx, "seq > ?1 AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))", 0.into())?;
+    shares.store(tx)?;
+    tx.execute("INSERT INTO meta (key, value) VALUES ('daily_calls', 'built') ON CONFLICT (key) DO NOTHING", [])?;
+    Ok(())
+}
+
+/// Builds the aggregates once for a database whose spans predate them (V9).
+pub(super) fn ensure_built(conn: &mut Connection) -> Result<()> {
+    let built: bool = conn.query_row("SELECT count(*) FROM meta WHERE key = 'daily_calls'", [], |r| r.get(0))?;
+    if !built {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        rebuild(&tx)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Calls, errors, tokens, cost and latency of a group of calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CallStats {
+    pub calls: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub mean_latency_ms: Option<f64>,
+    /// The bucket ceiling at the percentile (buckets are about 19% wide).
+    pub p50_latency_ms: Option<f64>,
+    pub p95_latency_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GroupStats {
+    /// The day (YYYY-MM-DD), the model, or both as `day model`.
+    pub key: String,
+    pub stats: CallStats,
+}
+
+/// A view over a range of days: the total, per day (lines over time), per model (bars), and per
+/// day and model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Analytics {
+    pub total: CallStats,
+    pub days: Vec<GroupStats>,
+    pub models: Vec<GroupStats>,
+    pub day_models: Vec<GroupStats>,
+}
+
+#[derive(Default)]
+struct Acc {
+    sums: Sums,
+    buckets: BTreeMap<i64, u64>,
+}
+
+impl Acc {
+    fn stats(&self) -> CallStats {
+        let s = &self.sums;
+        let buckets: Vec<(i64, u64)> = self.buckets.iter().map(|(b, n)| (*b, *n)).collect();
+        CallStats {
+            calls: s.calls as u64,
+            errors: s.errors as u64,
+            error_rate: if s.calls > 0 { s.errors as f64 / s.calls as f64 } else { 0.0 },
+            input_tokens: s.input_tokens as u64,
+            output_tokens: s.output_tokens as u64,
+            cost_usd: s.cost_usd,
+            mean_latency_ms: (s.calls > 0).then(|| s.latency_ms as f64 / s.calls as f64),
+            p50_latency_ms: quantile(&buckets, 0.5),
+            p95_latency_ms: quantile(&buckets, 0.95),
+        }
+    }
+}
+
+impl Store {
+    /// Calls over `range` (and one source, if given) from the daily aggregates.
+    pub fn analytics(&self, range: DayRange, source: Option<&str>) -> Result<Analytics> {
+        let (from, to) = range.bounds();
+        self.read(|c| {
+            let mut groups: [BTreeMap<String, Acc>; 4] = Default::default();
+            let keys = |day: &str, model: &str| [String::new(), day.to_owned(), model.to_owned(), format!("{day} {model}")];
+            let mut stmt = c.prepare_cached(
+                "SELECT day, model, calls, errors, input_tokens, output_tokens, cost_usd, latency_ms FROM daily_calls
+                 WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR source = ?3)",
+            )?;
+            let mut rows = stmt.query(params![from, to, source])?;
+            while let Some(r) = rows.next()? {
+                let (day, model): (String, String) = (r.get(0)?, r.get(1)?);
+                for (g, key) in groups.iter_mut().zip(keys(&day, &model)) {
+                    let s = &mut g.entry(key).or_default().sums;
+                    s.calls += r.get::<_, i64>(2)?;
+                    s.errors += r.get::<_, i64>(3)?;
+                    s.input_tokens += r.get::<_, i64>(4)?;
+                    s.output_tokens += r.get::<_, i64>(5)?;
+                    s.cost_usd += r.get::<_, f64>(6)?;
+                    s.latency_ms += r.get::<_, i64>(7)?;
+                }
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT day, model, bucket, calls FROM daily_latency WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR source = ?3)",
+            )?;
+            let mut rows = stmt.query(params![from, to, source])?;
+            while let Some(r) = rows.next()? {
+                let (day, model, bucket, n): (String, String, i64, u64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                for (g, key) in groups.iter_mut().zip(keys(&day, &model)) {
+                    *g.entry(key).or_default().buckets.entry(bucket).or_default() += n;
+                }
+            }
+            let [total, days, models, day_models] = groups;
+            let list = |g: BTreeMap<String, Acc>| g.into_iter().map(|(key, acc)| GroupStats { key, stats: acc.stats() }).collect();
+            Ok(Analytics {
+                total: total.get("").map(Acc::stats).unwrap_or_default(),
+                days: list(days),
+                models: list(models),
+                day_models: list(day_models),
+            })
+        })
+    }
+
+    /// Recomputes the daily aggregates from the spans (`chipbench analytics --rebuild`).
+    pub fn rebuild_analytics(&self) -> Result<()> {
+        self.write(|tx| Ok(rebuild(tx)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::{analytics::bucket_ceiling, store::tests::temp_store, trace::TraceKind};
+
+    /// Random calls over ten days, three sources and four models (one without a model).
+    fn random_spans(n: usize, seed: u64) -> Vec<Span> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let sources = [TraceKind::Test, TraceKind::Playground, TraceKind::Import];
+        let models = [Some("a/x"), Some("b/y"), Some("c/z"), None];
+        (0..n)
+            .map(|i| {
+                let mut s = crate::store::traces::tests::span(&format!("t{}", i / 3), &format!("s{seed}-{i}"), "p", "r");
+                s.trace_kind = sources[rng.random_range(0..3)];
+                s.model = models[rng.random_range(0..4)].map(String::from);
+                s.ok = rng.random_bool(0.9);
+                s.input_tokens = rng.random_range(0..500);
+                s.output_tokens = rng.random_range(0..200);
+                s.cost_usd = rng.random_range(0.0..0.01);
+                s.latency_ms = rng.random_range(0..5000);
+                s.started_at = format!("2026-11-{:02}T{:02}:00:00.000Z", rng.random_range(10..20), rng.random_range(0..24));
+                s
+            })
+            .collect()
+    }
+
+    /// What a direct GROUP BY over the spans says, per "day model".
+    fn grouped(store: &Store) -> BTreeMap<String, (u64, u64, u64, u64, f64, f64)> {
+        store
+            .read(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT substr(started_at, 1, 10) || ' ' || coalesce(model, ''), count(*), sum(status = 'error'), sum(input_tokens),
+                            sum(output_tokens), sum(cost_usd), avg(latency_ms) FROM spans GROUP BY 1",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    }
+
+    /// A view's figures as text, costs to 1e-9: sums in another order differ in the last bits.
+    fn figures(a: &Analytics) -> Vec<String> {
+        let row = |g: &GroupStats| {
+            let s = &g.stats;
+            format!("{} {} {} {} {} {:.9} {:?} {:?}", g.key, s.calls, s.errors, s.input_tokens, s.output_tokens, s.cost_usd, s.p50_latency_ms, s.p95_latency_ms)
+        };
+        a.days.iter().chain(&a.models).chain(&a.day_models).map(row).collect()
+    }
+
+    #[test]
+    fn daily_aggregates_agree_with_a_group_by_over_the_spans() {
+        let (_d, store) = temp_store();
+        let spans = random_spans(3000, 7);
+        for chunk in spans.chunks(400) {
+            store.insert_spans(chunk).unwrap();
+        }
+        store.insert_spans(&spans[..100]).unwrap(); // stored already: not counted twice
+        let all = DayRange::all();
+        let a = store.analytics(all, None).unwrap();
+        let truth = grouped(&store);
+        assert_eq!(a.day_models.len(), truth.len());
+        for g in &a.day_models {
+            let (calls, errors, input, output, cost, mean) = truth[&g.key];
+            let s = &g.stats;
+            assert_eq!((s.calls, s.errors, s.input_tokens, s.output_tokens), (calls, errors, input, output), "{}", g.key);
+            assert!((s.cost_usd - cost).abs() < 1e-9 && (s.mean_latency_ms.unwrap() - mean).abs() < 1e-6, "{}", g.key);
+        }
+        assert_eq!(a.total.calls, 3000);
+        // Percentiles: the ceiling of the bucket holding the exact value.
+        let mut latencies: Vec<u64> = spans.iter().map(|s| s.latency_ms).collect();
+        latencies.sort_unstable();
+        for (q, got) in [(0.5, a.total.p50_latency_ms.unwrap()), (0.95, a.total.p95_latency_ms.unwrap())] {
+            let exact = latencies[(q * latencies.len() as f64).ceil() as usize - 1];
+            assert_eq!(got, bucket_ceiling(latency_bucket(exact)), "q{q}: exact {exact}");
+        }
+
+        // A range and a source narrow it; the rebuild gives the same figures.
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let some = store.analytics(DayRange { from: d("2026-11-12"), to: d("2026-11-13") }, Some("import")).unwrap();
+        let direct: u64 = spans.iter().filter(|s| s.trace_kind == TraceKind::Import && ["2026-11-12", "2026-11-13"].contains(&&s.started_at[..10])).count() as u64;
+        assert_eq!((some.total.calls, some.days.len()), (direct, 2));
+        store.rebuild_analytics().unwrap();
+        assert!(figures(&store.analytics(all, None).unwrap()) == figures(&a), "the rebuild agrees with what was maintained");
+    }
+
+    #[test]
+    fn a_deleted_runs_calls_leave_the_aggregates() {
+        let (_d, store) = temp_store();
+        let run = crate::store::runs::tests::new_run(&store, false).summary.id;
+        store.finish_run(&run, crate::store::RunStatus::Completed, None).unwrap();
+        let mut spans = random_spans(200, 3);
+        for s in &mut spans[..50] {
+            s.run_id = Some(run.clone());
+        }
+        store.insert_spans(&spans).unwrap();
+        let all = DayRange::all();
+        assert_eq!(store.analytics(all, None).unwrap().total.calls, 200);
+        store.delete_runs(&crate::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
+        let after = store.analytics(all, None).unwrap();
+        assert_eq!(after.total.calls, 150);
+        store.rebuild_analytics().unwrap();
+        assert!(figures(&store.analytics(all, None).unwrap()) == figures(&after), "a rebuild leaves the deleted run out too");
+    }
+}
