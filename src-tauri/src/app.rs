@@ -53,6 +53,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::traces::playground,
             commands::traces::import_spans,
             commands::traces::rate_span,
+            commands::analytics::analytics,
             commands::lab::datasets,
             commands::lab::check_dataset_file,
             commands::lab::import_dataset_file,

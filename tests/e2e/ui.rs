@@ -462,3 +462,28 @@ async fn the_playground_sends_one_prompt_to_two_models_side_by_side() {
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE trace_kind = 'playground'"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn analytics_show_a_batchs_calls_over_time_and_refuse_a_backward_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    mock_batch(&db).await;
+    let calls = query_i64(&db, "SELECT count(*) FROM spans");
+    let c = open_app(&driver, &db).await;
+    button(&c, "Analytics").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=range-24h]").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-calls]", &calls.to_string()).await;
+    wait_for_text(&c, "table[aria-label='Per model']", "openai/gpt-5-mini").await;
+    wait_for(&c, "figure svg").await;
+    screenshot(&c, "analytics").await;
+    // One source at a time: nothing was imported.
+    c.find(Locator::XPath("//select[@aria-label='Source']/option[normalize-space()='imported']")).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-calls]", "0").await;
+    // A range whose end is before its start is refused with the reason.
+    let script = "const [f, t] = document.querySelectorAll('input[type=date]'); for (const [el, v] of [[f, '2026-11-20'], [t, '2026-11-01']]) { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }";
+    c.execute(script, vec![]).await.unwrap();
+    wait_for(&c, "[data-testid=range-custom]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=analytics-error]", "range: the end 2026-11-01 is before the start 2026-11-20").await;
+    c.close().await.unwrap();
+}

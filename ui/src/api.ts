@@ -77,6 +77,7 @@ export const api = {
   startBatch: (request: BatchRequest) => unwrap(commands.startBatch(request)),
   resumeBatch: (runId: string) => unwrap(commands.resumeBatch(runId)),
   cancelBatch: (runId: string) => commands.cancelBatch(runId),
+  analytics: (range: string, source: string | null) => unwrap(commands.analytics(range, source)),
   datasets: () => unwrap(commands.datasets()),
   checkDatasetFile: (path: string) => unwrap(commands.checkDatasetFile(path)),
   importDatasetFile: (path: string, name: string | null) => unwrap(commands.importDatasetFile(path, name)),

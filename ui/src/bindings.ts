@@ -61,6 +61,8 @@ export const commands = {
 	importSpans: (fileName: string, text: string) => typedError<ImportSummary, CommandError>(__TAURI_INVOKE("import_spans", { fileName, text })),
 	/**  Rates a span's response (a playground or replay answer) 1-5 as the current rater. */
 	rateSpan: (spanId: string, rating: number) => typedError<Rating, CommandError>(__TAURI_INVOKE("rate_span", { spanId, rating })),
+	/**  Calls over `range` (`24h`, `7d`, `30d`, `all`, or `FROM..TO`), of one source if given. */
+	analytics: (range: string, source: string | null) => typedError<Analytics, CommandError>(__TAURI_INVOKE("analytics", { range, source })),
 	datasets: () => typedError<DatasetSummary[], CommandError>(__TAURI_INVOKE("datasets")),
 	/**  A dataset file's columns, row count and first rows, read as a stream; nothing is stored. */
 	checkDatasetFile: (path: string) => typedError<Summary, CommandError>(__TAURI_INVOKE("check_dataset_file", { path })),
@@ -121,6 +123,17 @@ export type Agreement = {
 	kappa: number | null,
 };
 
+/**
+ *  A view over a range of days: the total, per day (lines over time), per model (bars), and per
+ *  day and model.
+ */
+export type Analytics = {
+	total: CallStats,
+	days: GroupStats[],
+	models: GroupStats[],
+	day_models: GroupStats[],
+};
+
 /**  The matrix axes other than models and personas: configuration, with the benchmark's defaults. */
 export type Axes = {
 	styles: string[],
@@ -172,6 +185,20 @@ export type CallParams = {
 	 */
 	seed: string | null,
 	want: number | null,
+};
+
+/**  Calls, errors, tokens, cost and latency of a group of calls. */
+export type CallStats = {
+	calls: number,
+	errors: number,
+	error_rate: number | null,
+	input_tokens: number,
+	output_tokens: number,
+	cost_usd: number | null,
+	mean_latency_ms: number | null,
+	/**  The bucket ceiling at the percentile (buckets are about 19% wide). */
+	p50_latency_ms: number | null,
+	p95_latency_ms: number | null,
 };
 
 /**  Something that happened to a cell. */
@@ -457,6 +484,12 @@ export type GroupKey = {
 	input_type?: string | null,
 	constraint_type?: string | null,
 	chip_count?: string | null,
+};
+
+export type GroupStats = {
+	/**  The day (YYYY-MM-DD), the model, or both as `day model`. */
+	key: string,
+	stats: CallStats,
 };
 
 /**  What an import stored. */

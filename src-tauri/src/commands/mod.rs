@@ -1,6 +1,7 @@
 //! Tauri commands: thin adapters (parse, call core, map the error), one file per domain. They run
 //! off the main thread (`async`), so a slow query never freezes the window.
 
+pub mod analytics;
 pub mod batches;
 pub mod catalog;
 pub mod data;
