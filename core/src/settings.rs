@@ -1,7 +1,8 @@
 //! Installation settings, kept as files in the app's config dir, never in the (synced) database:
-//! `settings.json` (rater, default concurrency, provider base URLs) and `secrets.json` (API keys,
-//! mode 0600, written atomically). Environment variables override both ([`LayeredEnv`]). Keys leave
-//! this module only inside an [`Env`] for the providers, or masked.
+//! `settings.json` (rater, default concurrency, provider base URLs, sync and Langfuse settings) and
+//! `secrets.json` (API keys, the Turso token, the Langfuse secret key; mode 0600, written
+//! atomically). Environment variables override both ([`LayeredEnv`]). Keys leave this module only
+//! inside an [`Env`] for the providers, or masked.
 
 use std::{
     io::Write,
@@ -33,9 +34,19 @@ pub struct Settings {
     /// Leave spans' prompts and responses out of sync (their figures still sync).
     #[serde(default)]
     pub sync_without_span_payloads: bool,
+    /// Langfuse's API (`LANGFUSE_BASE_URL` overrides it); None: Langfuse Cloud.
+    #[serde(default)]
+    pub langfuse_base_url: Option<String>,
+    /// The project's public key (`LANGFUSE_PUBLIC_KEY`); the secret key is kept with the secrets.
+    #[serde(default)]
+    pub langfuse_public_key: Option<String>,
+    /// Seconds between background imports; None: 300; 0: off ("import now" still works).
+    #[serde(default)]
+    pub langfuse_import_interval_secs: Option<u32>,
 }
 
 pub const DEFAULT_SYNC_INTERVAL_SECS: u32 = 60;
+pub const DEFAULT_LANGFUSE_INTERVAL_SECS: u32 = 300;
 
 #[derive(Default, Clone, Serialize, Deserialize)]
 struct Secrets {
@@ -43,6 +54,15 @@ struct Secrets {
     openai_api_key: Option<String>,
     #[serde(default)]
     turso_auth_token: Option<String>,
+    #[serde(default)]
+    langfuse_secret_key: Option<String>,
+}
+
+/// The secrets besides the providers' API keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secret {
+    TursoAuthToken,
+    LangfuseSecretKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +149,9 @@ impl SettingsFiles {
         if let Some(u) = s.turso_database_url.as_deref().filter(|u| !["libsql://", "https://", "http://"].iter().any(|p| u.starts_with(p))) {
             return invalid(format!("Turso database URL: `{u}` must start with libsql://, https:// or http://"));
         }
+        if let Some(u) = s.langfuse_base_url.as_deref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            return invalid(format!("Langfuse URL: `{u}` must start with http:// or https://"));
+        }
         self.write("settings.json", s, 0o644)
     }
 
@@ -144,10 +167,14 @@ impl SettingsFiles {
         self.write("secrets.json", &secrets, 0o600)
     }
 
-    /// Stores (or with None removes) the Turso auth token, beside the API keys (mode 0600).
-    pub fn set_turso_token(&self, token: Option<&str>) -> Result<()> {
+    /// Stores (or with None removes) a secret, beside the API keys (mode 0600).
+    pub fn set_secret(&self, secret: Secret, value: Option<&str>) -> Result<()> {
         let mut secrets: Secrets = self.read("secrets.json")?;
-        secrets.turso_auth_token = token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let value = value.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        match secret {
+            Secret::TursoAuthToken => secrets.turso_auth_token = value,
+            Secret::LangfuseSecretKey => secrets.langfuse_secret_key = value,
+        }
         self.write("secrets.json", &secrets, 0o600)
     }
 
@@ -191,6 +218,9 @@ impl LayeredEnv {
             "OPENAI_BASE_URL" => self.settings.openai_base_url.clone(),
             "TURSO_DATABASE_URL" => self.settings.turso_database_url.clone(),
             "TURSO_AUTH_TOKEN" => self.secrets.turso_auth_token.clone(),
+            "LANGFUSE_BASE_URL" => self.settings.langfuse_base_url.clone(),
+            "LANGFUSE_PUBLIC_KEY" => self.settings.langfuse_public_key.clone(),
+            "LANGFUSE_SECRET_KEY" => self.secrets.langfuse_secret_key.clone(),
             _ => None,
         }
     }
@@ -287,19 +317,24 @@ mod tests {
         assert!(files.set_key(ProviderKind::Mock, Some("x")).is_err());
         let bad_url = Settings { turso_database_url: Some("turso.example".into()), ..Settings::default() };
         assert_eq!(files.save(&bad_url).unwrap_err().to_string(), "Turso database URL: `turso.example` must start with libsql://, https:// or http://");
+        let bad_langfuse = Settings { langfuse_base_url: Some("cloud.langfuse.com".into()), ..Settings::default() };
+        assert_eq!(files.save(&bad_langfuse).unwrap_err().to_string(), "Langfuse URL: `cloud.langfuse.com` must start with http:// or https://");
     }
 
     #[test]
     fn the_turso_token_is_a_secret_like_the_keys() {
         let dir = tempfile::tempdir().unwrap();
         let files = SettingsFiles::new(dir.path());
-        files.set_turso_token(Some("eyJhbGciOiJFZERTQSJ9.token-body")).unwrap();
+        files.set_secret(Secret::TursoAuthToken, Some("eyJhbGciOiJFZERTQSJ9.token-body")).unwrap();
+        files.set_secret(Secret::LangfuseSecretKey, Some("sk-lf-0123456789abcdef")).unwrap();
         files.save(&Settings { turso_database_url: Some("libsql://team.turso.io".into()), ..Settings::default() }).unwrap();
         let env = files.env(Arc::new(HashMap::<&'static str, &'static str>::new())).unwrap();
         assert_eq!(env.var("TURSO_AUTH_TOKEN").as_deref(), Some("eyJhbGciOiJFZERTQSJ9.token-body"));
         assert_eq!(env.var("TURSO_DATABASE_URL").as_deref(), Some("libsql://team.turso.io"));
         assert_eq!(env.secret_status("TURSO_AUTH_TOKEN").masked.as_deref(), Some("eyJhbG…body"));
         assert!(!std::fs::read_to_string(dir.path().join("settings.json")).unwrap().contains("token-body"), "the token is not in settings.json");
+        assert_eq!(env.var("LANGFUSE_SECRET_KEY").as_deref(), Some("sk-lf-0123456789abcdef"), "nor the Langfuse secret key");
+        assert_eq!(env.secret_status("LANGFUSE_SECRET_KEY").masked.as_deref(), Some("sk-lf-…cdef"));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::traces::import_spans,
             commands::traces::rate_span,
             commands::analytics::analytics,
+            commands::langfuse::langfuse_state,
+            commands::langfuse::import_langfuse_now,
+            commands::langfuse::set_langfuse_secret,
             commands::lab::datasets,
             commands::lab::check_dataset_file,
             commands::lab::import_dataset_file,
@@ -79,7 +82,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sync::SyncState,
             commands::traces::SpanActivity,
             commands::lab::GridActivity,
-            commands::lab::GridFinished
+            commands::lab::GridFinished,
+            commands::langfuse::LangfuseState
         ])
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
@@ -101,6 +105,7 @@ pub fn build<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState, con
     app.manage(Arc::new(Batches::new(move |p: BatchProgress| log_emit(p.emit(&a)), move |f: BatchFinished| log_emit(f.emit(&b)), spans.clone())));
     app.manage(Arc::new(Grids::new(move |g: GridActivity| log_emit(g.emit(&d)), move |f: GridFinished| log_emit(f.emit(&e)), spans.clone())));
     app.manage(spans);
+    app.manage(commands::langfuse::Importer::default());
     Ok(app)
 }
 
@@ -128,6 +133,7 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
     };
     let app = build(tauri::Builder::default(), state, tauri::generate_context!()).expect("the Tauri app failed to start");
     commands::sync::spawn_background(app.handle().clone());
+    commands::langfuse::spawn_background(app.handle().clone());
     commands::traces::spawn_indexer(app.state::<AppState>().store.clone());
     app.run(|_, _| {});
     std::process::ExitCode::SUCCESS

@@ -487,3 +487,37 @@ async fn analytics_show_a_batchs_calls_over_time_and_refuse_a_backward_range() {
     wait_for_text(&c, "[data-testid=analytics-error]", "range: the end 2026-11-01 is before the start 2026-11-20").await;
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_langfuse_import_from_settings_brings_traces_into_every_view() {
+    use chipbench_e2e::langfuse::{FakeLangfuse, PUBLIC_KEY, SECRET_KEY};
+    let fake = FakeLangfuse::start().await;
+    fake.add(0, 12, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "Settings").await.click().await.unwrap();
+    wait_for(&c, "input[name=langfuse_base_url]").await.send_keys(&fake.base_url()).await.unwrap();
+    wait_for(&c, "input[name=langfuse_public_key]").await.send_keys(PUBLIC_KEY).await.unwrap();
+    button(&c, "Save").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
+    wait_for(&c, "input[aria-label='Langfuse secret key']").await.send_keys(SECRET_KEY).await.unwrap();
+    c.find(Locator::XPath("//div[@data-testid='langfuse-secret']/button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "[data-testid=langfuse-secret]", "(from settings)").await;
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=langfuse-import]:enabled")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "[data-testid=langfuse-status]", "12 traces, 24 observations").await;
+    wait_for_text(&c, "[data-testid=langfuse-verification]", "verified: 12 traces and 24 observations").await;
+    screenshot(&c, "langfuse").await;
+    assert!(!std::fs::read_to_string(dir.path().join("config/settings.json")).unwrap_or_default().contains(SECRET_KEY), "the secret key is not in settings.json");
+
+    // The imported calls are in the analytics (from their own days) and the traces.
+    button(&c, "Analytics").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=range-all]").await.click().await.unwrap();
+    c.find(Locator::XPath("//select[@aria-label='Source']/option[normalize-space()='imported']")).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-calls]", "36").await;
+    button(&c, "Traces").await.click().await.unwrap();
+    wait_for_text(&c, "main", "langfuse: Match").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM langfuse_traces"), 12);
+}

@@ -63,6 +63,11 @@ export const commands = {
 	rateSpan: (spanId: string, rating: number) => typedError<Rating, CommandError>(__TAURI_INVOKE("rate_span", { spanId, rating })),
 	/**  Calls over `range` (`24h`, `7d`, `30d`, `all`, or `FROM..TO`), of one source if given. */
 	analytics: (range: string, source: string | null) => typedError<Analytics, CommandError>(__TAURI_INVOKE("analytics", { range, source })),
+	langfuseState: () => typedError<LangfuseState, CommandError>(__TAURI_INVOKE("langfuse_state")),
+	/**  Imports now and returns the new state; a failed import is an error (and in the recorded state). */
+	importLangfuseNow: () => typedError<LangfuseState, CommandError>(__TAURI_INVOKE("import_langfuse_now")),
+	/**  Stores (or with None removes) the Langfuse secret key; it is never sent back, only masked. */
+	setLangfuseSecret: (key: string | null) => typedError<LangfuseState, CommandError>(__TAURI_INVOKE("set_langfuse_secret", { key })),
 	datasets: () => typedError<DatasetSummary[], CommandError>(__TAURI_INVOKE("datasets")),
 	/**  A dataset file's columns, row count and first rows, read as a stream; nothing is stored. */
 	checkDatasetFile: (path: string) => typedError<Summary, CommandError>(__TAURI_INVOKE("check_dataset_file", { path })),
@@ -106,6 +111,7 @@ export const events = {
 	batchProgress: makeEvent<BatchProgress, BatchProgress>("batch-progress"),
 	gridActivity: makeEvent<GridActivity, GridActivity>("grid-activity"),
 	gridFinished: makeEvent<GridFinished, GridFinished>("grid-finished"),
+	langfuseState: makeEvent<LangfuseState, LangfuseState>("langfuse-state"),
 	spanActivity: makeEvent<SpanActivity, SpanActivity>("span-activity"),
 	syncState: makeEvent<SyncState, SyncState>("sync-state"),
 };
@@ -492,6 +498,15 @@ export type GroupStats = {
 	stats: CallStats,
 };
 
+/**  What an import brought (new rows only: rows already here are not counted). */
+export type ImportCounts = {
+	sessions: number,
+	traces: number,
+	observations: number,
+	/**  Observations kept with what was known (a missing field, an unknown type). */
+	partial: number,
+};
+
 /**  What an import stored. */
 export type ImportSummary = {
 	spans: number,
@@ -517,6 +532,30 @@ export type KeyStatus = {
 	/**  "environment", "settings", or None when no key is set. */
 	source: string | null,
 	masked: string | null,
+};
+
+/**  The latest import, as a status line shows it. */
+export type LangfuseImport = {
+	started_at: string,
+	finished_at: string | null,
+	status: string,
+	error: string | null,
+	counts: ImportCounts,
+	watermark: string | null,
+	verification: string | null,
+};
+
+/**  What the settings show about imports. Never carries the secret key. */
+export type LangfuseState = {
+	/**  Both keys are set (in Settings or the environment). */
+	configured: boolean,
+	base_url: string,
+	public_key: string | null,
+	secret_key: SecretStatus,
+	/**  Seconds between background imports; 0: off. */
+	interval_secs: number,
+	running: boolean,
+	last: LangfuseImport | null,
 };
 
 /**  The leaderboard of a query: a row per group, and agreement over all its multi-rated results. */
@@ -856,6 +895,12 @@ export type Settings = {
 	sync_demo_runs?: boolean,
 	/**  Leave spans' prompts and responses out of sync (their figures still sync). */
 	sync_without_span_payloads?: boolean,
+	/**  Langfuse's API (`LANGFUSE_BASE_URL` overrides it); None: Langfuse Cloud. */
+	langfuse_base_url?: string | null,
+	/**  The project's public key (`LANGFUSE_PUBLIC_KEY`); the secret key is kept with the secrets. */
+	langfuse_public_key?: string | null,
+	/**  Seconds between background imports; None: 300; 0: off ("import now" still works). */
+	langfuse_import_interval_secs?: number | null,
 };
 
 export type SettingsView = {

@@ -95,7 +95,7 @@ impl ImportStatus {
 /// What an import brought (new rows only: rows already here are not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Counts {
+pub struct ImportCounts {
     pub sessions: u64,
     pub traces: u64,
     pub observations: u64,
@@ -133,7 +133,7 @@ impl std::fmt::Display for Verification {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ImportReport {
-    pub counts: Counts,
+    pub counts: ImportCounts,
     /// Where the next import starts (the newest trace timestamp seen).
     pub watermark: Option<String>,
     pub verification: Verification,
@@ -144,7 +144,7 @@ pub struct ImportReport {
 /// successful import left it, so the next import fetches the rest again).
 pub async fn import(store: &Store, client: &Client, cancel: &CancellationToken, progress: impl Fn(&str)) -> Result<ImportReport, LangfuseError> {
     let (id, from) = store.langfuse_begin()?;
-    let mut counts = Counts::default();
+    let mut counts = ImportCounts::default();
     let outcome = run(store, client, from.as_deref(), cancel, &progress, &mut counts).await;
     match &outcome {
         Ok(report) => store.langfuse_finish(id, ImportStatus::Ok, None, &counts, report.watermark.as_deref(), Some(&report.verification.to_string()))?,
@@ -153,7 +153,7 @@ pub async fn import(store: &Store, client: &Client, cancel: &CancellationToken, 
     outcome
 }
 
-async fn run(store: &Store, client: &Client, from: Option<&str>, cancel: &CancellationToken, progress: &impl Fn(&str), counts: &mut Counts) -> Result<ImportReport, LangfuseError> {
+async fn run(store: &Store, client: &Client, from: Option<&str>, cancel: &CancellationToken, progress: &impl Fn(&str), counts: &mut ImportCounts) -> Result<ImportReport, LangfuseError> {
     each_page(client, "sessions", &[], cancel, |data| {
         counts.sessions += store.langfuse_store_sessions(data)? as u64;
         progress(&format!("sessions: {} new", counts.sessions));

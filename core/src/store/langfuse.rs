@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{Result, Store};
 use crate::{
     clock,
-    langfuse::{map::TraceRow, Counts, ImportStatus},
+    langfuse::{map::TraceRow, ImportCounts, ImportStatus},
     trace::Span,
 };
 
@@ -23,7 +23,7 @@ pub struct LangfuseImport {
     pub finished_at: Option<String>,
     pub status: String,
     pub error: Option<String>,
-    pub counts: Counts,
+    pub counts: ImportCounts,
     pub watermark: Option<String>,
     pub verification: Option<String>,
 }
@@ -41,7 +41,7 @@ impl Store {
         })
     }
 
-    pub fn langfuse_finish(&self, id: i64, status: ImportStatus, error: Option<&str>, counts: &Counts, watermark: Option<&str>, verification: Option<&str>) -> Result<()> {
+    pub fn langfuse_finish(&self, id: i64, status: ImportStatus, error: Option<&str>, counts: &ImportCounts, watermark: Option<&str>, verification: Option<&str>) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "UPDATE langfuse_imports SET finished_at = ?2, status = ?3, error = ?4, sessions = ?5, traces = ?6, observations = ?7,
@@ -65,7 +65,7 @@ impl Store {
                         finished_at: r.get(1)?,
                         status: r.get(2)?,
                         error: r.get(3)?,
-                        counts: Counts { sessions: r.get(4)?, traces: r.get(5)?, observations: r.get(6)?, partial: r.get(7)? },
+                        counts: ImportCounts { sessions: r.get(4)?, traces: r.get(5)?, observations: r.get(6)?, partial: r.get(7)? },
                         watermark: r.get(8)?,
                         verification: r.get(9)?,
                     })

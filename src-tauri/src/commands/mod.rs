@@ -6,6 +6,7 @@ pub mod batches;
 pub mod catalog;
 pub mod data;
 pub mod lab;
+pub mod langfuse;
 pub mod ratings;
 pub mod settings;
 pub mod results;
@@ -38,6 +39,16 @@ impl<E: Coded> From<E> for CommandError {
 }
 
 pub type Result<T> = std::result::Result<T, CommandError>;
+
+/// Emits a state event, or logs why it could not be read or sent (a background task never fails
+/// on its report).
+pub fn announce<R: tauri::Runtime, E: tauri_specta::Event + Serialize + Clone>(app: &tauri::AppHandle<R>, what: &str, state: Result<E>) {
+    match state.map(|s| s.emit(app)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("emitting the {what} failed: {e}"),
+        Err(e) => tracing::warn!("reading the {what} failed: {e:?}"),
+    }
+}
 
 /// The app's state: the database, the settings files, the process environment (which overrides
 /// stored settings), and the rater to use when none is set.

@@ -11,7 +11,6 @@ use chipbench_core::{
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime, State};
-use tauri_specta::Event;
 
 use super::{AppState, Result};
 
@@ -49,18 +48,6 @@ async fn sync_once(state: &AppState) -> std::result::Result<(), SyncError> {
     sync::sync_recorded(&state.store, &remote, SyncOptions::from_settings(&settings)).await.map(drop)
 }
 
-fn announce<R: Runtime>(app: &AppHandle<R>) {
-    let state = app.state::<AppState>();
-    match state_of(&state) {
-        Ok(s) => {
-            if let Err(e) = s.emit(app) {
-                tracing::warn!("emitting the sync state failed: {e}");
-            }
-        }
-        Err(e) => tracing::warn!("reading the sync state failed: {e:?}"),
-    }
-}
-
 #[tauri::command(async)]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
@@ -82,7 +69,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncState> {
 #[specta::specta]
 #[tracing::instrument(skip(state, token))]
 pub fn set_turso_token(state: State<'_, AppState>, token: Option<String>) -> Result<SyncState> {
-    state.files.set_turso_token(token.as_deref())?;
+    state.files.set_secret(chipbench_core::settings::Secret::TursoAuthToken, token.as_deref())?;
     state_of(&state)
 }
 
@@ -106,7 +93,7 @@ pub fn spawn_background<R: Runtime>(app: AppHandle<R>) {
                     failures + 1
                 }
             };
-            announce(&app);
+            super::announce(&app, "sync state", state_of(&app.state::<AppState>()));
             let jitter = rand::random::<f64>() * 2.0 - 1.0;
             tokio::time::sleep(sync::next_delay(Duration::from_secs(interval.into()), failures, jitter)).await;
         }
