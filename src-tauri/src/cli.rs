@@ -125,7 +125,7 @@ enum Command {
     /// Import traces from another tool.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// LLM calls over time from the daily aggregates: per day, per model, and in total.
+    /// LLM calls, results and ratings over time from the daily aggregates: per day, per model, and in total.
     Analytics {
         /// 24h, 7d, 30d, all, or FROM..TO (dates, YYYY-MM-DD).
         #[arg(long, default_value = "7d")]
@@ -474,12 +474,16 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
 fn print_analytics(a: &chipbench_core::store::Analytics) {
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
     let line = |key: &str, s: &chipbench_core::store::CallStats| {
+        let rating = s.mean_rating.map_or("-".to_owned(), |r| format!("{r:.2}"));
         println!(
-            "{key:<32} {:>8} {:>7} {:>6.1}% {:>10} {:>10} {:>10.4} {:>7} {:>7}",
-            s.calls, s.errors, 100.0 * s.error_rate, s.input_tokens, s.output_tokens, s.cost_usd, ms(s.p50_latency_ms), ms(s.p95_latency_ms)
+            "{key:<32} {:>8} {:>7} {:>6.1}% {:>10} {:>10} {:>10.4} {:>7} {:>7} {:>8} {:>8} {:>6}",
+            s.calls, s.errors, 100.0 * s.error_rate, s.input_tokens, s.output_tokens, s.cost_usd, ms(s.p50_latency_ms), ms(s.p95_latency_ms), s.results, s.ratings, rating
         )
     };
-    let header = |title: &str| println!("{title:<32} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>7} {:>7}", "calls", "errors", "rate", "in tok", "out tok", "cost $", "p50 ms", "p95 ms");
+    let header = |title: &str| {
+        let columns = ["calls", "errors", "rate", "in tok", "out tok", "cost $", "p50 ms", "p95 ms", "results", "ratings", "mean"];
+        println!("{title:<32} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8} {:>6}", columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6], columns[7], columns[8], columns[9], columns[10]);
+    };
     header("day");
     a.days.iter().for_each(|g| line(&g.key, &g.stats));
     header("model");

@@ -4,7 +4,7 @@ import { dailySeries, errorRate, millis } from "./analytics";
 
 const stats = (calls: number, errors = 0, cost = 0): CallStats => ({
   calls, errors, error_rate: calls ? errors / calls : 0, input_tokens: 0, output_tokens: 0, cost_usd: cost,
-  mean_latency_ms: null, p50_latency_ms: null, p95_latency_ms: null,
+  mean_latency_ms: null, p50_latency_ms: null, p95_latency_ms: null, results: 0, results_with_errors: 0, ratings: 0, mean_rating: null,
 });
 
 describe("dailySeries", () => {

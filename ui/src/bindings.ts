@@ -205,6 +205,12 @@ export type CallStats = {
 	/**  The bucket ceiling at the percentile (buckets are about 19% wide). */
 	p50_latency_ms: number | null,
 	p95_latency_ms: number | null,
+	/**  Benchmark results stored, and those with content errors. */
+	results: number,
+	results_with_errors: number,
+	/**  Ratings given (on the day they were given) and their mean, 1-5. */
+	ratings: number,
+	mean_rating: number | null,
 };
 
 /**  Something that happened to a cell. */

@@ -1,7 +1,8 @@
-//! Daily aggregates of LLM calls (V9): summed in memory per (day, source, model) from the spans
-//! a transaction inserts and added with one upsert per group, so no view over time ever scans
-//! the spans. Spans arriving by pull are read back once and added the same way; a deleted run's
-//! calls are taken out; a rebuild recomputes everything from the spans.
+//! Daily aggregates (V9) of LLM calls, results and ratings. Calls are summed in memory per (day,
+//! source, model) from the spans a transaction inserts and added with one upsert per group, so
+//! no view over time ever scans the spans; spans arriving by pull are read back once and added
+//! the same way. Results and ratings are kept by triggers. A deleted run's calls, results and
+//! ratings are taken out; a rebuild recomputes everything.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -136,13 +137,29 @@ pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Resul
     shares.store(tx)
 }
 
-/// Takes out the calls of runs that were just deleted.
+/// Results and ratings per day, recomputed (a deletion's rare repair; triggers keep them
+/// otherwise). Deleted runs' results, and ratings of what belongs to them, are left out.
+const RESULTS_AND_RATINGS: &str = "
+    DELETE FROM daily_results;
+    INSERT INTO daily_results (day, model, results, with_errors)
+        SELECT substr(created_at, 1, 10), model, count(*), sum(error_count > 0) FROM results
+        WHERE run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL) GROUP BY 1, 2;
+    DELETE FROM daily_ratings;
+    INSERT INTO daily_ratings (day, source, model, ratings, rating_sum)
+        SELECT day, source, model, count(*), sum(rating) FROM rating_targets
+        WHERE live AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)) GROUP BY 1, 2, 3;";
+
+/// Takes out what runs that were just deleted brought: their calls, results and ratings.
 pub(crate) fn remove_runs(tx: &Connection, run_ids: &[String]) -> rusqlite::Result<()> {
+    if run_ids.is_empty() {
+        return Ok(());
+    }
     let mut shares = DailyShares::removing();
     for id in run_ids {
         shares.add_stored(tx, "run_id = ?1", id.clone().into())?;
     }
-    shares.store(tx)
+    shares.store(tx)?;
+    tx.execute_batch(RESULTS_AND_RATINGS)
 }
 
 /// Recomputes the aggregates from the spans (those of deleted runs left out).
@@ -151,6 +168,7 @@ pub(crate) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
     let mut shares = DailyShares::adding();
     shares.add_stored(tx, "seq > ?1 AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))", 0.into())?;
     shares.store(tx)?;
+    tx.execute_batch(RESULTS_AND_RATINGS)?;
     tx.execute("INSERT INTO meta (key, value) VALUES ('daily_calls', 'built') ON CONFLICT (key) DO NOTHING", [])?;
     Ok(())
 }
@@ -180,6 +198,12 @@ pub struct CallStats {
     /// The bucket ceiling at the percentile (buckets are about 19% wide).
     pub p50_latency_ms: Option<f64>,
     pub p95_latency_ms: Option<f64>,
+    /// Benchmark results stored, and those with content errors.
+    pub results: u64,
+    pub results_with_errors: u64,
+    /// Ratings given (on the day they were given) and their mean, 1-5.
+    pub ratings: u64,
+    pub mean_rating: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -205,6 +229,10 @@ pub struct Analytics {
 struct Acc {
     sums: Sums,
     buckets: BTreeMap<i64, u64>,
+    results: i64,
+    results_with_errors: i64,
+    ratings: i64,
+    rating_sum: i64,
 }
 
 impl Acc {
@@ -221,6 +249,10 @@ impl Acc {
             mean_latency_ms: (s.calls > 0).then(|| s.latency_ms as f64 / s.calls as f64),
             p50_latency_ms: quantile(&buckets, 0.5),
             p95_latency_ms: quantile(&buckets, 0.95),
+            results: self.results.max(0) as u64,
+            results_with_errors: self.results_with_errors.max(0) as u64,
+            ratings: self.ratings.max(0) as u64,
+            mean_rating: (self.ratings > 0).then(|| self.rating_sum as f64 / self.ratings as f64),
         }
     }
 }
@@ -257,6 +289,28 @@ impl Store {
                 let (day, model, bucket, n): (String, String, i64, u64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
                 for (g, key) in groups.iter_mut().zip(keys(&day, &model)) {
                     *g.entry(key).or_default().buckets.entry(bucket).or_default() += n;
+                }
+            }
+            if source.is_none_or(|s| s == "test") {
+                let mut stmt = c.prepare_cached("SELECT day, model, results, with_errors FROM daily_results WHERE day BETWEEN ?1 AND ?2")?;
+                let mut rows = stmt.query(params![from, to])?;
+                while let Some(r) = rows.next()? {
+                    let (day, model, n, e): (String, String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                    for (g, key) in groups.iter_mut().zip(keys(&day, &model)) {
+                        let acc = g.entry(key).or_default();
+                        (acc.results, acc.results_with_errors) = (acc.results + n, acc.results_with_errors + e);
+                    }
+                }
+            }
+            let mut stmt = c.prepare_cached(
+                "SELECT day, model, ratings, rating_sum FROM daily_ratings WHERE day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR source = ?3)",
+            )?;
+            let mut rows = stmt.query(params![from, to, source])?;
+            while let Some(r) = rows.next()? {
+                let (day, model, n, sum): (String, String, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                for (g, key) in groups.iter_mut().zip(keys(&day, &model)) {
+                    let acc = g.entry(key).or_default();
+                    (acc.ratings, acc.rating_sum) = (acc.ratings + n, acc.rating_sum + sum);
                 }
             }
             let [total, days, models, day_models] = groups;
@@ -380,5 +434,38 @@ mod tests {
         assert_eq!(after.total.calls, 150);
         store.rebuild_analytics().unwrap();
         assert!(figures(&store.analytics(all, None).unwrap()) == figures(&after), "a rebuild leaves the deleted run out too");
+    }
+
+    #[test]
+    fn results_and_ratings_count_on_their_days_and_follow_changes_undos_and_deletions() {
+        let (_d, store) = temp_store();
+        let run = crate::store::runs::tests::new_run(&store, false).summary.id;
+        let mut flawed = crate::testing::sample_result("m/a", "p1", 10, 0.01);
+        flawed.outputs.errors = vec!["count: 9 chips, not 10".into()];
+        store.insert_results(&run, &[crate::testing::sample_result("m/a", "p2", 10, 0.01), flawed]).unwrap();
+        store.finish_run(&run, crate::store::RunStatus::Completed, None).unwrap();
+        let result = store.results(&crate::store::ResultFilter { run_id: Some(run.clone()), limit: 10, ..Default::default() }).unwrap().results[0].id.clone();
+        let span = crate::store::traces::tests::span("t", "s-1", "p", "r");
+        store.insert_spans(std::slice::from_ref(&span)).unwrap();
+        let today = || store.analytics(DayRange::parse("24h", DayRange::today()).unwrap(), None).unwrap();
+        let test = || store.analytics(DayRange::all(), Some("test")).unwrap().total;
+        assert_eq!((test().results, test().results_with_errors), (2, 1));
+
+        store.rate(crate::store::TARGET_RESULT, &result, "ana", 2).unwrap();
+        store.rate(crate::store::TARGET_RESULT, &result, "ana", 4).unwrap(); // a change moves the sum
+        store.rate(crate::store::TARGET_RESULT, &result, "bo", 5).unwrap();
+        store.rate(crate::store::TARGET_SPAN, &span.id, "ana", 3).unwrap();
+        assert_eq!((today().total.ratings, today().total.mean_rating), (3, Some(4.0)), "ratings count on the day they are given");
+        assert_eq!((test().ratings, test().mean_rating), (2, Some(4.5)));
+        store.unrate(crate::store::TARGET_RESULT, &result, "bo").unwrap();
+        assert_eq!((test().ratings, test().mean_rating), (1, Some(4.0)), "an undo takes the rating out");
+        store.rate(crate::store::TARGET_RESULT, &result, "bo", 1).unwrap();
+        assert_eq!((test().ratings, test().mean_rating), (2, Some(2.5)), "and a new rating puts one back");
+
+        store.rebuild_analytics().unwrap();
+        assert_eq!((test().results, test().ratings, test().mean_rating), (2, 2, Some(2.5)), "the rebuild agrees");
+        store.delete_runs(&crate::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
+        assert_eq!((test().results, test().ratings), (0, 0), "a deleted run's results and their ratings leave");
+        assert_eq!(today().total.ratings, 1, "the playground answer's rating stays");
     }
 }
