@@ -126,3 +126,28 @@ async fn wrong_keys_and_an_unreachable_host_import_nothing_and_odd_observations_
     assert_eq!((report.counts.observations, report.counts.partial), (4, 1), "an unknown type without a start is kept, counted as partial");
     assert!(report.verification.matches(), "{}", report.verification);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_traces_group_by_agent_and_a_session_reads_as_a_conversation() {
+    let fake = FakeLangfuse::start().await;
+    fake.add(0, 10, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("l.db")).unwrap();
+    import(&store, &client(&fake)).await.unwrap();
+    let agents = store.langfuse_agents().unwrap();
+    let summary: Vec<(&str, u64)> = agents.iter().map(|a| (a.name.as_str(), a.traces)).collect();
+    assert_eq!(summary, [("Introduction", 3), ("Mortal", 3), ("CupidEvaluation", 2), ("Match", 2)], "by name, the busiest first");
+    assert!(agents.iter().all(|a| a.error_rate == 0.0 && a.cost_usd > 0.0 && a.mean_latency_ms.is_some()));
+    let traces = store.langfuse_agent_traces("Mortal", 10).unwrap();
+    assert_eq!(traces.len(), 3);
+    assert!(traces[0].timestamp > traces[1].timestamp, "newest first");
+
+    // Mortal's trace-5 is in session-1 with trace-3 and trace-4: the conversation is all three, in order.
+    let trace_5 = traces.iter().find(|t| t.session_id.as_deref() == Some("session-1")).unwrap();
+    let turns = store.langfuse_conversation(&trace_5.trace_id, "ana").unwrap();
+    let said: Vec<(&str, Option<&str>)> = turns.iter().map(|t| (t.messages[0].content.as_str(), t.response.as_deref())).collect();
+    assert_eq!(said, [("Question 3: who suits me?", Some("Answer 3")), ("Question 4: who suits me?", Some("Answer 4")), ("Question 5: who suits me?", Some("Answer 5"))]);
+    store.rate(chipbench_core::store::TARGET_SPAN, &turns[1].span_id, "ana", 4).unwrap();
+    assert_eq!(store.langfuse_conversation(&trace_5.trace_id, "ana").unwrap()[1].my_rating, Some(4), "a response is rated like any answer");
+    assert!(store.langfuse_conversation("nope", "ana").unwrap_err().to_string().contains("imported trace `nope` not found"));
+}

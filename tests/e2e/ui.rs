@@ -521,3 +521,41 @@ async fn a_langfuse_import_from_settings_brings_traces_into_every_view() {
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM langfuse_traces"), 12);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_agents_open_a_conversation_whose_rated_answer_moves_todays_analytics() {
+    use chipbench_e2e::langfuse::{FakeLangfuse, PUBLIC_KEY, SECRET_KEY};
+    let fake = FakeLangfuse::start().await;
+    fake.add(0, 10, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let mut import = crate::support::command(&db, &["import", "langfuse"]);
+    import.env("LANGFUSE_BASE_URL", fake.base_url()).env("LANGFUSE_PUBLIC_KEY", PUBLIC_KEY).env("LANGFUSE_SECRET_KEY", SECRET_KEY).env("LANGFUSE_PAGE_DELAY_MS", "0");
+    let imported: crate::support::Run = import.output().await.unwrap().into();
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+
+    let c = open_app(&driver, &db).await;
+    button(&c, "Analytics").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=range-24h]").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-ratings]", "0").await;
+
+    button(&c, "Agents").await.click().await.unwrap();
+    wait_for_text(&c, "table[aria-label=Agents]", "Mortal").await;
+    assert_eq!(c.find_all(Locator::Css("[data-testid=agent-row]")).await.unwrap().len(), 4);
+    c.find(Locator::XPath("//tr[@data-testid='agent-row']//button[normalize-space()='Mortal']")).await.unwrap().click().await.unwrap();
+    wait_for(&c, "[data-testid=agent-trace] button.link").await;
+    let rows = c.find_all(Locator::Css("[data-testid=agent-trace]")).await.unwrap();
+    assert_eq!(rows.len(), 3, "Mortal's traces");
+    c.find_all(Locator::Css("[data-testid=agent-trace] td:first-child button")).await.unwrap()[0].click().await.unwrap();
+    wait_for_text(&c, "[data-testid=conversation]", "who suits me?").await;
+    wait_for_text(&c, "[data-testid=conversation]", "Answer").await;
+    c.find_all(Locator::Css("[data-testid=turn-rate]")).await.unwrap()[3].click().await.unwrap();
+    wait_for(&c, "[data-testid=turn-rate][aria-pressed=true]").await;
+    screenshot(&c, "agents").await;
+
+    button(&c, "Analytics").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=range-24h]").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-ratings]", "1 (4.00)").await;
+    c.close().await.unwrap();
+}

@@ -82,6 +82,9 @@ export const api = {
   langfuseState: () => unwrap(commands.langfuseState()),
   importLangfuseNow: () => unwrap(commands.importLangfuseNow()),
   setLangfuseSecret: (key: string | null) => unwrap(commands.setLangfuseSecret(key)),
+  agents: () => unwrap(commands.agents()),
+  agentTraces: (name: string) => unwrap(commands.agentTraces(name)),
+  conversation: (traceId: string) => unwrap(commands.conversation(traceId)),
   /** Subscribes to the Langfuse import's state; returns the unsubscribe function. */
   onLangfuse: (state: (s: LangfuseState) => void) => events.langfuseState.listen((e) => state(e.payload)),
   datasets: () => unwrap(commands.datasets()),

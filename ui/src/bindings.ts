@@ -68,6 +68,12 @@ export const commands = {
 	importLangfuseNow: () => typedError<LangfuseState, CommandError>(__TAURI_INVOKE("import_langfuse_now")),
 	/**  Stores (or with None removes) the Langfuse secret key; it is never sent back, only masked. */
 	setLangfuseSecret: (key: string | null) => typedError<LangfuseState, CommandError>(__TAURI_INVOKE("set_langfuse_secret", { key })),
+	/**  Imported traces grouped by name, the busiest first. */
+	agents: () => typedError<AgentStats[], CommandError>(__TAURI_INVOKE("agents")),
+	/**  An agent's newest traces. */
+	agentTraces: (name: string) => typedError<AgentTrace[], CommandError>(__TAURI_INVOKE("agent_traces", { name })),
+	/**  The conversation (session) an imported trace belongs to, with the rater's ratings. */
+	conversation: (traceId: string) => typedError<Turn[], CommandError>(__TAURI_INVOKE("conversation", { traceId })),
 	datasets: () => typedError<DatasetSummary[], CommandError>(__TAURI_INVOKE("datasets")),
 	/**  A dataset file's columns, row count and first rows, read as a stream; nothing is stored. */
 	checkDatasetFile: (path: string) => typedError<Summary, CommandError>(__TAURI_INVOKE("check_dataset_file", { path })),
@@ -117,6 +123,30 @@ export const events = {
 };
 
 /* Types */
+/**  An imported agent (Langfuse traces by name): how much it ran, how often it failed, what it cost. */
+export type AgentStats = {
+	name: string,
+	traces: number,
+	sessions: number,
+	/**  Traces with at least one failed observation. */
+	failed_traces: number,
+	error_rate: number | null,
+	mean_latency_ms: number | null,
+	cost_usd: number | null,
+	last_at: string,
+};
+
+/**  One of an agent's traces. */
+export type AgentTrace = {
+	trace_id: string,
+	session_id: string | null,
+	user_id: string | null,
+	timestamp: string,
+	spans: number,
+	errors: number,
+	cost_usd: number | null,
+};
+
 /**  How often a grader agrees with people on the same cells. */
 export type Agreement = {
 	pairs: number,
@@ -1116,6 +1146,20 @@ export type TraceSummary = {
 	input_tokens: number,
 	output_tokens: number,
 	cost_usd: number | null,
+};
+
+/**
+ *  One turn of an imported conversation: what was sent (the trace's input) and answered (its
+ *  output, rated through the trace's root span).
+ */
+export type Turn = {
+	trace_id: string,
+	span_id: string,
+	name: string,
+	timestamp: string,
+	messages: Message[],
+	response: string | null,
+	my_rating: number | null,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

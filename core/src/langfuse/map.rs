@@ -17,6 +17,11 @@ const KNOWN_TYPES: [&str; 3] = ["GENERATION", "SPAN", "EVENT"];
 /// The root span's id part under its trace (observation ids are Langfuse's, never this).
 const ROOT: &str = "langfuse-trace";
 
+/// The id of an imported trace's root span (its input and output), by the Langfuse trace id.
+pub fn root_span_id(source_trace_id: &str) -> String {
+    ids::langfuse_id(source_trace_id, Some(ROOT))
+}
+
 /// What the per-agent view and conversations need of an imported trace.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TraceRow {
@@ -68,7 +73,7 @@ pub fn trace(v: &Value) -> Option<(TraceRow, Span)> {
         attributes["input"] = input;
     }
     let span = Span {
-        id: ids::langfuse_id(&source_id, Some(ROOT)),
+        id: root_span_id(&source_id),
         trace_id: row.id.clone(),
         parent_id: None,
         trace_kind: TraceKind::Import,

@@ -28,7 +28,130 @@ pub struct LangfuseImport {
     pub verification: Option<String>,
 }
 
+/// An imported agent (Langfuse traces by name): how much it ran, how often it failed, what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AgentStats {
+    pub name: String,
+    pub traces: u64,
+    pub sessions: u64,
+    /// Traces with at least one failed observation.
+    pub failed_traces: u64,
+    pub error_rate: f64,
+    pub mean_latency_ms: Option<f64>,
+    pub cost_usd: f64,
+    pub last_at: String,
+}
+
+/// One of an agent's traces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AgentTrace {
+    pub trace_id: String,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub timestamp: String,
+    pub spans: u64,
+    pub errors: u64,
+    pub cost_usd: f64,
+}
+
+/// One turn of an imported conversation: what was sent (the trace's input) and answered (its
+/// output, rated through the trace's root span).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Turn {
+    pub trace_id: String,
+    pub span_id: String,
+    pub name: String,
+    pub timestamp: String,
+    pub messages: Vec<crate::llm::Message>,
+    pub response: Option<String>,
+    pub my_rating: Option<u8>,
+}
+
 impl Store {
+    /// Imported traces grouped by name (the per-agent view), the busiest first.
+    pub fn langfuse_agents(&self) -> Result<Vec<AgentStats>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT coalesce(l.name, '(unnamed)'), count(*), count(DISTINCT l.session_id), sum(t.error_count > 0),
+                        avg((julianday(t.ended_at) - julianday(t.started_at)) * 86400000.0), sum(t.cost_usd), max(l.timestamp)
+                 FROM langfuse_traces l JOIN traces t ON t.id = l.id GROUP BY 1 ORDER BY 2 DESC, 1",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let (traces, failed): (u64, u64) = (r.get(1)?, r.get(3)?);
+                Ok(AgentStats {
+                    name: r.get(0)?,
+                    traces,
+                    sessions: r.get(2)?,
+                    failed_traces: failed,
+                    error_rate: if traces > 0 { failed as f64 / traces as f64 } else { 0.0 },
+                    mean_latency_ms: r.get(4)?,
+                    cost_usd: r.get(5)?,
+                    last_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// An agent's traces, newest first.
+    pub fn langfuse_agent_traces(&self, name: &str, limit: u32) -> Result<Vec<AgentTrace>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.id, l.session_id, l.user_id, l.timestamp, t.span_count, t.error_count, t.cost_usd
+                 FROM langfuse_traces l JOIN traces t ON t.id = l.id WHERE coalesce(l.name, '(unnamed)') = ?1
+                 ORDER BY l.timestamp DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![name, limit], |r| {
+                Ok(AgentTrace {
+                    trace_id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    user_id: r.get(2)?,
+                    timestamp: r.get(3)?,
+                    spans: r.get(4)?,
+                    errors: r.get(5)?,
+                    cost_usd: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The conversation an imported trace belongs to: every trace of its session in time order
+    /// (only itself without a session), each as the messages sent and the answer, with `user`'s
+    /// rating of the answer.
+    pub fn langfuse_conversation(&self, trace_id: &str, user: &str) -> Result<Vec<Turn>> {
+        let traces: Vec<(String, String, Option<String>, String)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.id, l.source_id, l.name, l.timestamp FROM langfuse_traces l
+                 WHERE l.id = ?1 OR (l.session_id IS NOT NULL AND l.session_id = (SELECT session_id FROM langfuse_traces WHERE id = ?1))
+                 ORDER BY l.timestamp, l.id",
+            )?;
+            let rows = stmt.query_map([trace_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        if traces.is_empty() {
+            return Err(super::StoreError::NotFound { what: "imported trace", id: trace_id.to_owned() });
+        }
+        traces
+            .into_iter()
+            .map(|(id, source, name, timestamp)| {
+                let span = self.span(&crate::langfuse::map::root_span_id(&source))?;
+                Ok(Turn {
+                    trace_id: id,
+                    my_rating: self.my_rating(super::TARGET_SPAN, &span.id, user)?,
+                    span_id: span.id,
+                    name: name.unwrap_or_else(|| "(unnamed)".into()),
+                    timestamp,
+                    messages: span.messages.unwrap_or_default(),
+                    response: span.response,
+                })
+            })
+            .collect()
+    }
+
     /// Records a new import as running; returns its id and where it starts (the watermark of the
     /// last successful import, if any).
     pub fn langfuse_begin(&self) -> Result<(i64, Option<String>)> {

@@ -30,7 +30,7 @@ pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::{Model, PromptVersion};
 pub use data::{DatabaseStats, DeletionPlan, RunSelection};
 pub use datasets::DatasetSummary;
-pub use langfuse::LangfuseImport;
+pub use langfuse::{AgentStats, AgentTrace, LangfuseImport, Turn};
 pub use grids::{CellEvent, CellUpdate, GraderAgreement, GridCell, ModelSummary, PassCount};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
 pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};

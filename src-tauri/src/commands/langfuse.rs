@@ -12,7 +12,7 @@ use chipbench_core::{
     langfuse::{self, Client, LangfuseError},
     llm::settings::Env,
     settings::{Secret, SecretStatus, DEFAULT_LANGFUSE_INTERVAL_SECS},
-    store::LangfuseImport,
+    store::{AgentStats, AgentTrace, LangfuseImport, Turn},
 };
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -114,4 +114,28 @@ pub fn spawn_background<R: Runtime>(app: AppHandle<R>) {
             tokio::time::sleep(Duration::from_secs(interval.into())).await;
         }
     });
+}
+
+/// Imported traces grouped by name, the busiest first.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn agents(state: State<'_, AppState>) -> Result<Vec<AgentStats>> {
+    Ok(state.store.langfuse_agents()?)
+}
+
+/// An agent's newest traces.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn agent_traces(state: State<'_, AppState>, name: String) -> Result<Vec<AgentTrace>> {
+    Ok(state.store.langfuse_agent_traces(&name, 200)?)
+}
+
+/// The conversation (session) an imported trace belongs to, with the rater's ratings.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn conversation(state: State<'_, AppState>, trace_id: String) -> Result<Vec<Turn>> {
+    Ok(state.store.langfuse_conversation(&trace_id, &state.rater()?)?)
 }
