@@ -28,8 +28,8 @@ CREATE TABLE daily_latency (
     PRIMARY KEY (day, source, model, bucket)
 ) WITHOUT ROWID;
 
--- Results per day (of their creation) and model, kept by a trigger (results are benchmark
--- tests: their source is `test`).
+-- Results per day (of their creation) and model (results are benchmark tests: their source is
+-- `test`), summed per group by whoever inserts results (store::analytics), as calls are.
 CREATE TABLE daily_results (
     day         TEXT NOT NULL,
     model       TEXT NOT NULL,
@@ -40,11 +40,6 @@ CREATE TABLE daily_results (
 INSERT INTO daily_results (day, model, results, with_errors)
     SELECT substr(r.created_at, 1, 10), r.model, count(*), sum(r.error_count > 0) FROM results r
     WHERE r.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL) GROUP BY 1, 2;
-CREATE TRIGGER results_daily_ai AFTER INSERT ON results BEGIN
-    INSERT INTO daily_results (day, model, results, with_errors)
-    VALUES (substr(NEW.created_at, 1, 10), NEW.model, 1, NEW.error_count > 0)
-    ON CONFLICT DO UPDATE SET results = results + 1, with_errors = with_errors + excluded.with_errors;
-END;
 
 -- Ratings per day (of the rating's creation), source and model of what was rated (a result, or a
 -- span: a playground answer, an imported response), kept by triggers: a change of rating moves

@@ -152,7 +152,7 @@ async fn a_second_client_receives_every_run_result_and_rating_byte_identical() {
     let traces = "SELECT count(*) || ' ' || sum(span_count) || ' ' || sum(error_count) FROM traces";
     let conn = |p: &Path| rusqlite::Connection::open(p).unwrap().query_row(traces, [], |r| r.get::<_, String>(0)).unwrap();
     assert_eq!(conn(&a), conn(&b), "B's traces are rebuilt from the pulled spans");
-    let daily = "SELECT count(*) || ' ' || sum(calls) || ' ' || sum(errors) || ' ' || sum(latency_ms) FROM daily_calls";
+    let daily = "SELECT count(*) || ' ' || sum(calls) || ' ' || sum(errors) || ' ' || sum(latency_ms) || ' ' || (SELECT sum(results) FROM daily_results) FROM daily_calls";
     let sum = |p: &Path| rusqlite::Connection::open(p).unwrap().query_row(daily, [], |r| r.get::<_, String>(0)).unwrap();
     assert_eq!(sum(&a), sum(&b), "and the daily aggregates from the same spans");
 

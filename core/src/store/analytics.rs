@@ -1,7 +1,7 @@
 //! Daily aggregates (V9) of LLM calls, results and ratings. Calls are summed in memory per (day,
 //! source, model) from the spans a transaction inserts and added with one upsert per group, so
 //! no view over time ever scans the spans; spans arriving by pull are read back once and added
-//! the same way. Results and ratings are kept by triggers. A deleted run's calls, results and
+//! the same way. Results are summed the same way; ratings are kept by triggers. A deleted run's calls, results and
 //! ratings are taken out; a rebuild recomputes everything.
 
 use std::collections::{BTreeMap, HashMap};
@@ -128,6 +128,35 @@ impl DailyShares {
 
 fn day_of(time: &str) -> &str {
     time.get(..10).unwrap_or(time)
+}
+
+/// Adds results to the results per day and model: `(created_at, model, has errors)` of each
+/// result a transaction inserted.
+pub(crate) fn add_results<'a>(tx: &Connection, results: impl Iterator<Item = (&'a str, &'a str, bool)>) -> rusqlite::Result<()> {
+    let mut groups: HashMap<(&str, &str), (i64, i64)> = HashMap::new();
+    for (created_at, model, errors) in results {
+        let g = groups.entry((day_of(created_at), model)).or_default();
+        (g.0, g.1) = (g.0 + 1, g.1 + i64::from(errors));
+    }
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO daily_results (day, model, results, with_errors) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO UPDATE SET results = results + excluded.results, with_errors = with_errors + excluded.with_errors",
+    )?;
+    for ((day, model), (n, e)) in groups {
+        upsert.execute(params![day, model, n, e])?;
+    }
+    Ok(())
+}
+
+/// Adds results inserted after `after_seq` (a pull's).
+pub(crate) fn fold_new_results(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO daily_results (day, model, results, with_errors)
+         SELECT substr(created_at, 1, 10), model, count(*), sum(error_count > 0) FROM results WHERE seq > ?1 GROUP BY 1, 2
+         ON CONFLICT DO UPDATE SET results = results + excluded.results, with_errors = with_errors + excluded.with_errors",
+    )?
+    .execute([after_seq])?;
+    Ok(())
 }
 
 /// Adds spans inserted after `after_seq` (a pull's).

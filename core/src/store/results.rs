@@ -247,10 +247,10 @@ pub(crate) fn insert_results(tx: &Connection, run_id: &str, results: &[NewResult
              ?23, ?24, ?25, ?26, ?27, ?28, ?29)
          ON CONFLICT DO NOTHING",
     )?;
-    let mut inserted = 0;
+    let mut inserted = Vec::with_capacity(results.len());
     for r in results {
         let (k, o, m) = (&r.key, &r.outputs, &r.outputs.metrics);
-        inserted += stmt.execute(params![
+        let n = stmt.execute(params![
             crate::ids::result_id(k, run_id),
             run_id,
             k.model,
@@ -281,9 +281,14 @@ pub(crate) fn insert_results(tx: &Connection, run_id: &str, results: &[NewResult
             m.unknown_type_dropped,
             r.created_at,
         ])?;
+        if n == 1 {
+            inserted.push((r.created_at.as_str(), k.model.as_str(), !o.errors.is_empty()));
+        }
     }
     heartbeat(tx, run_id)?;
-    Ok(inserted)
+    let count = inserted.len();
+    super::analytics::add_results(tx, inserted.into_iter())?;
+    Ok(count)
 }
 
 /// WHERE fragments for the filters; each adds fixed SQL text and binds its value.

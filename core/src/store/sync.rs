@@ -286,6 +286,9 @@ impl Store {
                 super::traces::fold_new_spans(tx, seq_before)?;
                 super::analytics::fold_new_spans(tx, seq_before)?;
             }
+            if t.name == "results" {
+                super::analytics::fold_new_results(tx, seq_before)?;
+            }
             if t.name == "runs" {
                 super::analytics::remove_runs(tx, &newly_deleted)?;
             }
