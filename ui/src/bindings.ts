@@ -461,6 +461,8 @@ export type GridPage = {
 	rows: GridRow[],
 	summary: ModelSummary[],
 	agreement: GraderAgreement[],
+	/**  Marked running, but its process stopped beating: it can be run again. */
+	interrupted: boolean,
 };
 
 /**  Per-run call parameters. */
@@ -508,6 +510,8 @@ export type GridRun = {
 	status_reason: string | null,
 	created_at: string,
 	completed_at: string | null,
+	/**  The run's heartbeat while it runs: a running run whose heartbeat is stale was interrupted. */
+	updated_at: string,
 };
 
 export type GridStatus = "running" | "completed" | "cancelled" | "failed";

@@ -158,6 +158,8 @@ pub struct GridRun {
     pub status_reason: Option<String>,
     pub created_at: String,
     pub completed_at: Option<String>,
+    /// The run's heartbeat while it runs: a running run whose heartbeat is stale was interrupted.
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +250,7 @@ pub fn prepare(store: &Store, req: &GridRequest, env: &dyn Env) -> Result<Prepar
         n @ 1..=256 => n,
         n => return invalid(format!("concurrency: {n} must be between 1 and 256")),
     };
+    let now = crate::clock::now();
     let run = GridRun {
         id: crate::ids::new_id(),
         prompt_id: prompt.id,
@@ -261,8 +264,9 @@ pub fn prepare(store: &Store, req: &GridRequest, env: &dyn Env) -> Result<Prepar
         concurrency: concurrency as u32,
         status: GridStatus::Running,
         status_reason: None,
-        created_at: crate::clock::now(),
+        created_at: now.clone(),
         completed_at: None,
+        updated_at: now,
     };
     store.create_grid(&run, dataset.row_count)?;
     Ok(Prepared { run, runner: runner(store, &settings) })
@@ -289,6 +293,8 @@ pub struct GridPage {
     pub rows: Vec<GridRow>,
     pub summary: Vec<ModelSummary>,
     pub agreement: Vec<GraderAgreement>,
+    /// Marked running, but its process stopped beating: it can be run again.
+    pub interrupted: bool,
 }
 
 /// Rows `offset..offset + limit` of a run's grid, with `user`'s own grades.
@@ -314,6 +320,7 @@ pub fn page(store: &Store, run_id: &str, user: &str, offset: u64, limit: u32) ->
         rows,
         summary: store.grid_summary(run_id)?,
         agreement: store.grader_agreement(run_id)?,
+        interrupted: run.status == GridStatus::Running && run.updated_at < crate::store::stale_before(),
         run,
     })
 }
@@ -567,6 +574,19 @@ mod tests {
         let chats = store.trace(&first.id, None).unwrap().spans.iter().filter(|s| s.kind == "chat").count();
         assert_eq!(chats, 2, "both attempts are in the cell's trace");
         assert!(prepare_rerun(&store, &run.id, &Rerun::Cell("nope".into()), &instant()).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_run_whose_process_died_is_taken_over_and_a_live_one_is_refused() {
+        let (_d, store) = temp_store();
+        let Prepared { run, .. } = prepare(&store, &lab(&store), &instant()).unwrap();
+        let err = prepare_rerun(&store, &run.id, &Rerun::Unfinished, &instant()).err().unwrap();
+        assert!(err.to_string().contains("is running; cancel it first"), "a fresh run belongs to its runner: {err}");
+        // The runner's process died: its heartbeat stopped a minute ago.
+        store.write(|tx| Ok(tx.execute("UPDATE grid_runs SET updated_at = '2026-01-01T00:00:00.000Z'", [])?)).unwrap();
+        let again = prepare_rerun(&store, &run.id, &Rerun::Unfinished, &instant()).unwrap();
+        let outcome = again.runner.execute(&again.run, Default::default(), |_| {}).await.unwrap();
+        assert_eq!((outcome.status, outcome.counts.succeeded), (GridStatus::Completed, 6));
     }
 
     #[tokio::test]

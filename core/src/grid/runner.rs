@@ -94,7 +94,7 @@ impl GridRunner {
         let rows = self.rows(run, &queued)?;
         progress(GridProgress::Started { run_id: run.id.clone(), counts });
 
-        let (tx, writer) = spawn_writer(self.store.clone(), self.observer.clone());
+        let (tx, writer) = spawn_writer(self.store.clone(), run.id.clone(), self.observer.clone());
         let mut tasks: JoinSet<Done> = JoinSet::new();
         let mut stopped: Option<(GridStatus, String)> = None;
         let record = |done: Done, counts: &mut GridCounts, stopped: &mut Option<(GridStatus, String)>| {
@@ -208,14 +208,14 @@ impl GridCounts {
     }
 }
 
-fn spawn_writer(store: Store, observer: Option<Arc<dyn SpanObserver>>) -> writer::Writer<(CellUpdate, Vec<Span>)> {
+/// The run's writer: each group's cell updates, events and spans in one transaction, which also
+/// beats the run's heartbeat; when idle, the heartbeat alone (so a run whose process died is
+/// seen as interrupted, and can be run again).
+fn spawn_writer(store: Store, run_id: String, observer: Option<Arc<dyn SpanObserver>>) -> writer::Writer<(CellUpdate, Vec<Span>)> {
     writer::spawn("chipbench-grid-writer", Duration::from_secs(5), move |group: Vec<(CellUpdate, Vec<Span>)>| {
-        if group.is_empty() {
-            return Ok(());
-        }
         let (updates, spans): (Vec<CellUpdate>, Vec<Vec<Span>>) = group.into_iter().unzip();
         let spans: Vec<Span> = spans.into_iter().flatten().collect();
-        store.write_cells(&updates, &spans)?;
+        store.write_cells(&run_id, &updates, &spans)?;
         if let Some(o) = observer.as_deref().filter(|_| !spans.is_empty()) {
             o.stored(&spans);
         }

@@ -107,7 +107,7 @@ impl Store {
     /// Deletes the selected runs (tombstones that sync carries) and returns what went. A run
     /// still being executed (running, with a fresh heartbeat) is refused: stop it first.
     pub fn delete_runs(&self, sel: &RunSelection) -> Result<DeletionPlan> {
-        let fresh = clock::format(chrono::Utc::now() - chrono::Duration::seconds(super::runs::stale_secs()));
+        let fresh = super::runs::stale_before();
         self.write(|tx| {
             let taken = plan(tx, sel)?;
             let (cond, arg) = sel.condition()?;

@@ -123,6 +123,7 @@ fn run_from_row(r: &Row) -> rusqlite::Result<GridRun> {
         status_reason: r.get(11)?,
         created_at: r.get(12)?,
         completed_at: r.get(13)?,
+        updated_at: r.get(14)?,
     })
 }
 
@@ -191,7 +192,7 @@ impl Store {
 
     pub fn grid(&self, id: &str) -> Result<GridRun> {
         self.read(|c| {
-            c.query_row(&format!("SELECT {RUN_COLUMNS} FROM grid_runs WHERE id = ?1"), [id], run_from_row)
+            c.query_row(&format!("SELECT {RUN_COLUMNS}, updated_at FROM grid_runs WHERE id = ?1"), [id], run_from_row)
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound { what: "grid run", id: id.to_owned() })
         })
@@ -200,7 +201,7 @@ impl Store {
     /// Every grid run, newest first.
     pub fn grids(&self) -> Result<Vec<GridRun>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM grid_runs ORDER BY created_at DESC, id DESC"))?;
+            let mut stmt = c.prepare_cached(&format!("SELECT {RUN_COLUMNS}, updated_at FROM grid_runs ORDER BY created_at DESC, id DESC"))?;
             let runs = stmt.query_map([], run_from_row)?.collect::<rusqlite::Result<_>>()?;
             Ok(runs)
         })
@@ -247,10 +248,12 @@ impl Store {
         })
     }
 
-    /// Writes cell updates, their events and the calls' spans in one transaction.
-    pub fn write_cells(&self, updates: &[CellUpdate], spans: &[Span]) -> Result<()> {
+    /// Writes cell updates, their events and the calls' spans in one transaction, and beats the
+    /// run's heartbeat (its `updated_at`).
+    pub fn write_cells(&self, run_id: &str, updates: &[CellUpdate], spans: &[Span]) -> Result<()> {
         let origin = self.installation_id().to_owned();
         self.write(|tx| {
+            tx.execute("UPDATE grid_runs SET updated_at = ?2 WHERE id = ?1 AND status = 'running'", params![run_id, clock::now()])?;
             super::traces::insert_spans(tx, &origin, spans)?;
             let mut stmt = tx.prepare_cached(
                 "UPDATE grid_cells SET status = ?2, output = ?3, error = ?4, input_tokens = ?5, output_tokens = ?6, cost_usd = ?7,
@@ -272,13 +275,17 @@ impl Store {
     }
 
     /// Queues cells of a run again and marks the run running. A run that is running now is
-    /// refused (its runner owns its cells).
+    /// refused (its runner owns its cells); one whose heartbeat is stale was interrupted (its
+    /// process died) and is taken over, its cells left running queued again.
     pub fn requeue_cells(&self, run_id: &str, which: &Rerun) -> Result<GridRun> {
+        let fresh = super::runs::stale_before();
         self.write(|tx| {
-            let status: Option<String> = tx.query_row("SELECT status FROM grid_runs WHERE id = ?1", [run_id], |r| r.get(0)).optional()?;
-            match status.as_deref() {
+            let status: Option<(String, String)> = tx.query_row("SELECT status, updated_at FROM grid_runs WHERE id = ?1", [run_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            match status {
                 None => return Err(StoreError::NotFound { what: "grid run", id: run_id.to_owned() }),
-                Some("running") => return Err(StoreError::Conflict(format!("grid run {run_id} is running; cancel it first"))),
+                Some((status, beat)) if status == "running" && beat >= fresh => {
+                    return Err(StoreError::Conflict(format!("grid run {run_id} is running; cancel it first")))
+                }
                 Some(_) => {}
             }
             let cells: Vec<String> = match which {
@@ -304,7 +311,7 @@ impl Store {
                 "UPDATE grid_runs SET status = 'running', status_reason = NULL, completed_at = NULL, updated_at = ?2 WHERE id = ?1",
                 params![run_id, event.at],
             )?;
-            Ok(tx.query_row(&format!("SELECT {RUN_COLUMNS} FROM grid_runs WHERE id = ?1"), [run_id], run_from_row)?)
+            Ok(tx.query_row(&format!("SELECT {RUN_COLUMNS}, updated_at FROM grid_runs WHERE id = ?1"), [run_id], run_from_row)?)
         })
     }
 

@@ -33,7 +33,7 @@ pub use datasets::DatasetSummary;
 pub use langfuse::{AgentStats, AgentTrace, LangfuseImport, Turn};
 pub use grids::{CellEvent, CellUpdate, GraderAgreement, GridCell, ModelSummary, PassCount};
 pub use results::{Metrics, NewResult, Outputs, ResultDetail, ResultFilter, ResultOrder, ResultPage, ResultSummary};
-pub use runs::{NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
+pub use runs::{stale_before, NewRun, RunDetail, RunStatus, RunSummary, HEARTBEAT_STALE_SECS};
 pub use sync::{Pending, SyncStatus};
 pub use traces::{ImportSummary, ReplayRef, SearchHit, SearchPage, SearchQuery, SnippetPart, TraceDetail, TraceFilter, TraceSummary, COUNT_CAP, INDEX_CHUNK};
 pub use stats::{Facet, GroupBy, GroupKey, Leaderboard, StatsQuery, StatsRow};

@@ -16,6 +16,11 @@ pub(super) fn stale_secs() -> i64 {
     std::env::var("CHIPBENCH_HEARTBEAT_STALE_SECS").ok().and_then(|v| v.parse().ok()).filter(|s| *s > 0).unwrap_or(HEARTBEAT_STALE_SECS)
 }
 
+/// A heartbeat older than this time is stale: its process stopped.
+pub fn stale_before() -> String {
+    clock::format(chrono::Utc::now() - chrono::Duration::seconds(stale_secs()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
@@ -96,10 +101,6 @@ const SELECT_RUN: &str = "
                FROM result_stats WHERE dim = 'model' GROUP BY run_id) s ON s.run_id = r.id
     WHERE r.deleted_at IS NULL";
 
-fn stale_cutoff() -> String {
-    clock::format(chrono::Utc::now() - chrono::Duration::seconds(stale_secs()))
-}
-
 fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {
     let config: String = r.get(12)?;
     Ok(RunDetail {
@@ -124,7 +125,7 @@ fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {
 
 fn get_run(c: &Connection, id: &str) -> Result<RunDetail> {
     c.prepare_cached(&format!("{SELECT_RUN} AND r.id = ?2"))?
-        .query_row(params![stale_cutoff(), id], run_from_row)
+        .query_row(params![stale_before(), id], run_from_row)
         .optional()?
         .ok_or(StoreError::NotFound { what: "run", id: id.to_owned() })
 }
@@ -151,7 +152,7 @@ impl Store {
     pub fn runs(&self) -> Result<Vec<RunSummary>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!("{SELECT_RUN} ORDER BY r.started_at DESC, r.id DESC"))?;
-            let rows = stmt.query_map([stale_cutoff()], run_from_row)?;
+            let rows = stmt.query_map([stale_before()], run_from_row)?;
             Ok(rows.map(|r| r.map(|d| d.summary)).collect::<rusqlite::Result<_>>()?)
         })
     }
@@ -164,7 +165,7 @@ impl Store {
     pub fn latest_unfinished_run(&self) -> Result<Option<RunDetail>> {
         self.read(|c| {
             let sql = format!("{SELECT_RUN} AND r.origin = ?2 AND r.status IN ('running', 'interrupted') ORDER BY r.started_at DESC, r.id DESC LIMIT 1");
-            Ok(c.prepare_cached(&sql)?.query_row(params![stale_cutoff(), self.installation_id()], run_from_row).optional()?)
+            Ok(c.prepare_cached(&sql)?.query_row(params![stale_before(), self.installation_id()], run_from_row).optional()?)
         })
     }
 
