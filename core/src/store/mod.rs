@@ -185,6 +185,10 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> StoreError {
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A new database gets 8 KB pages: a span (1-2 KB) and a result fit more to a page, so a batch
+    // writes fewer pages and WAL frames (span recording's CPU: about +19% -> +15%; inserts 4.3 s ->
+    // 4.1 s). An existing file keeps its page size (changing it in WAL mode needs a VACUUM).
+    conn.execute_batch("PRAGMA page_size = 8192;")?;
     // Reading a pragma is the first access to the file: a non-database fails here, before any write.
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // 32 MB of page cache keeps the result indexes' hot pages in memory during a batch.
