@@ -3,7 +3,6 @@
 //! its end as one `batch-finished` event, never by polling.
 
 use std::{
-    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -16,7 +15,6 @@ use chipbench_core::{
 };
 use serde::{Deserialize, Serialize};
 use tauri::State;
-use tokio_util::sync::CancellationToken;
 
 use super::{AppState, Result};
 
@@ -38,7 +36,7 @@ pub struct BatchFinished {
 
 /// Running batches and how to tell the window about them (set up with the app's handle).
 pub struct Batches {
-    running: Mutex<HashMap<String, CancellationToken>>,
+    running: super::Running,
     progress: Box<dyn Fn(BatchProgress) + Send + Sync>,
     finished: Box<dyn Fn(BatchFinished) + Send + Sync>,
     /// Told of every call and stored span (the `span-activity` events).
@@ -51,19 +49,14 @@ impl Batches {
         finished: impl Fn(BatchFinished) + Send + Sync + 'static,
         spans: Arc<dyn SpanObserver>,
     ) -> Batches {
-        Batches { running: Mutex::default(), progress: Box::new(progress), finished: Box::new(finished), spans }
-    }
-
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+        Batches { running: super::Running::default(), progress: Box::new(progress), finished: Box::new(finished), spans }
     }
 
     /// Runs a prepared batch in the background; returns its run id.
     fn spawn(self: Arc<Self>, mut prepared: Prepared) -> String {
         prepared.runner.observer = Some(self.spans.clone());
         let run_id = prepared.run.summary.id.clone();
-        let stop = CancellationToken::new();
-        self.running().insert(run_id.clone(), stop.clone());
+        let stop = self.running.start(&run_id);
         let id = run_id.clone();
         tauri::async_runtime::spawn(async move {
             let last_sent = Mutex::new(None::<Instant>);
@@ -88,7 +81,7 @@ impl Batches {
                 },
                 Err(e) => BatchFinished { run_id: id.clone(), status: RunStatus::Failed, reason: Some(e.to_string()), counts: Counts::default() },
             };
-            self.running().remove(&id);
+            self.running.finish(&id);
             (self.finished)(finished);
         });
         run_id
@@ -126,5 +119,5 @@ pub fn resume_batch(state: State<'_, AppState>, batches: State<'_, Arc<Batches>>
 #[specta::specta]
 #[tracing::instrument(skip(batches))]
 pub fn cancel_batch(batches: State<'_, Arc<Batches>>, run_id: String) -> bool {
-    batches.running().get(&run_id).map(CancellationToken::cancel).is_some()
+    batches.running.cancel(&run_id)
 }

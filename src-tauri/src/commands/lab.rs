@@ -52,7 +52,7 @@ struct Pending {
 
 /// Running grids and how to tell the window about them.
 pub struct Grids {
-    running: Mutex<HashMap<String, CancellationToken>>,
+    running: super::Running,
     activity: Box<dyn Fn(GridActivity) + Send + Sync>,
     finished: Box<dyn Fn(GridFinished) + Send + Sync>,
     spans: Arc<dyn SpanObserver>,
@@ -60,19 +60,14 @@ pub struct Grids {
 
 impl Grids {
     pub fn new(activity: impl Fn(GridActivity) + Send + Sync + 'static, finished: impl Fn(GridFinished) + Send + Sync + 'static, spans: Arc<dyn SpanObserver>) -> Grids {
-        Grids { running: Mutex::default(), activity: Box::new(activity), finished: Box::new(finished), spans }
-    }
-
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
-        self.running.lock().unwrap_or_else(|e| e.into_inner())
+        Grids { running: super::Running::default(), activity: Box::new(activity), finished: Box::new(finished), spans }
     }
 
     /// Runs a prepared grid in the background; returns its id.
     fn spawn(self: Arc<Self>, mut prepared: grid::Prepared) -> String {
         prepared.runner.observer = Some(self.spans.clone());
         let run_id = prepared.run.id.clone();
-        let stop = CancellationToken::new();
-        self.running().insert(run_id.clone(), stop.clone());
+        let stop = self.running.start(&run_id);
         let id = run_id.clone();
         tauri::async_runtime::spawn(async move {
             let pending: Arc<Mutex<Pending>> = Arc::default();
@@ -95,7 +90,7 @@ impl Grids {
             };
             done.cancel();
             let _ = flusher.await;
-            self.running().remove(&id);
+            self.running.finish(&id);
             (self.finished)(finished);
         });
         run_id
@@ -214,7 +209,7 @@ pub fn rerun_grid(state: State<'_, AppState>, grids: State<'_, Arc<Grids>>, run_
 #[specta::specta]
 #[tracing::instrument(skip(grids))]
 pub fn cancel_grid(grids: State<'_, Arc<Grids>>, run_id: String) -> bool {
-    grids.running().get(&run_id).map(CancellationToken::cancel).is_some()
+    grids.running.cancel(&run_id)
 }
 
 #[tauri::command(async)]

@@ -15,7 +15,10 @@ pub mod stats;
 pub mod sync;
 pub mod traces;
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use chipbench_core::{
     llm::settings::Env,
@@ -24,6 +27,7 @@ use chipbench_core::{
     Coded, ErrorCode,
 };
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 /// What every command returns on failure: the UI branches on `code` and shows `message`.
 #[derive(Debug, Serialize, PartialEq, specta::Type)]
@@ -39,6 +43,32 @@ impl<E: Coded> From<E> for CommandError {
 }
 
 pub type Result<T> = std::result::Result<T, CommandError>;
+
+/// Runs going on in this process (batches, grids), by id, each with the token that stops it.
+#[derive(Default)]
+pub struct Running(Mutex<HashMap<String, CancellationToken>>);
+
+impl Running {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, tokio_util::sync::CancellationToken>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers a run; its stop token.
+    pub fn start(&self, id: &str) -> CancellationToken {
+        let stop = CancellationToken::new();
+        self.map().insert(id.to_owned(), stop.clone());
+        stop
+    }
+
+    pub fn finish(&self, id: &str) {
+        self.map().remove(id);
+    }
+
+    /// Stops a run; false when it is not running here.
+    pub fn cancel(&self, id: &str) -> bool {
+        self.map().get(id).map(CancellationToken::cancel).is_some()
+    }
+}
 
 /// Emits a state event, or logs why it could not be read or sent (a background task never fails
 /// on its report).
