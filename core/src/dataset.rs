@@ -166,6 +166,11 @@ pub fn render<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) -> St
     out
 }
 
+/// Placeholder names as a prompt writes them: `{{a}}, {{b}}`.
+pub fn quote_placeholders(names: &[String]) -> String {
+    names.iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The template's placeholders that are not columns of the dataset, in order of first use.
 pub fn missing_columns(template: &str, headers: &[String]) -> Vec<String> {
     placeholders(template).into_iter().filter(|p| !headers.contains(p)).collect()

@@ -272,7 +272,7 @@ fn check_dataset(file: &Path, prompt: Option<&str>, preview: usize) -> Result<()
     }
     let missing = prompt.map(|p| dataset::missing_columns(p, &summary.headers)).unwrap_or_default();
     if !missing.is_empty() {
-        return Err(usage(format!("prompt: placeholder(s) {} are not columns of `{name}`", missing.iter().map(|m| format!("{{{{{m}}}}}")).collect::<Vec<_>>().join(", "))));
+        return Err(usage(format!("prompt: placeholder(s) {} are not columns of `{name}`", dataset::quote_placeholders(&missing))));
     }
     Ok(())
 }

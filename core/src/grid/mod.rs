@@ -228,7 +228,7 @@ pub fn prepare(store: &Store, req: &GridRequest, env: &dyn Env) -> Result<Prepar
     let dataset = store.dataset(&req.dataset_id)?;
     let missing = dataset::missing_columns(&prompt.text, &dataset.headers);
     if !missing.is_empty() {
-        return invalid(format!("prompt `{}`: dataset `{}` has no column {}", prompt.name, dataset.name, quoted(&missing)));
+        return invalid(format!("prompt `{}`: dataset `{}` has no column {}", prompt.name, dataset.name, dataset::quote_placeholders(&missing)));
     }
     check_models(store, &req.models)?;
     check_graders(store, &req.graders, &dataset.headers)?;
@@ -386,7 +386,7 @@ fn check_graders(store: &Store, graders: &Graders, headers: &[String]) -> Result
         known.push(OUTPUT_PLACEHOLDER.into());
         let missing = dataset::missing_columns(&prompt.text, &known);
         if !missing.is_empty() {
-            return Err(GridError::Invalid(format!("grader prompt `{}`: no column {} (it may use the dataset's columns and {{{{output}}}})", prompt.name, quoted(&missing))));
+            return Err(GridError::Invalid(format!("grader prompt `{}`: no column {} (it may use the dataset's columns and {{{{output}}}})", prompt.name, dataset::quote_placeholders(&missing))));
         }
         if !dataset::placeholders(&prompt.text).iter().any(|p| p == OUTPUT_PLACEHOLDER) {
             return Err(GridError::Invalid(format!("grader prompt `{}` never shows the output: add {{{{output}}}}", prompt.name)));
@@ -396,11 +396,6 @@ fn check_graders(store: &Store, graders: &Graders, headers: &[String]) -> Result
         }
     }
     Ok(())
-}
-
-/// `{{a}}, {{b}}`: names as the prompt writes them.
-fn quoted(names: &[String]) -> String {
-    names.iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

@@ -51,8 +51,7 @@ fn check_benchmark_placeholders(name: &str, text: &str) -> Result<()> {
     if unknown.is_empty() {
         return Ok(());
     }
-    let list = |names: &[String]| names.iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ");
-    Err(StoreError::Invalid(format!("text: the benchmark fills {} in prompt `{name}`, not {}", list(&filled), list(&unknown))))
+    Err(StoreError::Invalid(format!("text: the benchmark fills {} in prompt `{name}`, not {}", crate::dataset::quote_placeholders(&filled), crate::dataset::quote_placeholders(&unknown))))
 }
 
 /// Stores a prompt version unless its text is already a version of that name; true if new.
