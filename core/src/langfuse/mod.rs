@@ -166,8 +166,8 @@ async fn run(store: &Store, client: &Client, from: Option<&str>, cancel: &Cancel
     let mut watermark = from.map(str::to_owned);
     let mut names: HashMap<String, String> = HashMap::new();
     each_page(client, "traces", &query, cancel, |data| {
-        let traces: Vec<_> = data.iter().filter_map(map::trace).collect();
-        for (row, _) in &traces {
+        let (rows, spans): (Vec<_>, Vec<_>) = data.iter().filter_map(map::trace).unzip();
+        for row in &rows {
             names.extend(row.name.clone().map(|n| (row.source_id.clone(), n)));
         }
         for v in data {
@@ -176,7 +176,7 @@ async fn run(store: &Store, client: &Client, from: Option<&str>, cancel: &Cancel
                 watermark = stamp.map(str::to_owned);
             }
         }
-        counts.traces += store.langfuse_store_traces(&traces)? as u64;
+        counts.traces += store.langfuse_store_traces(&rows, &spans)? as u64;
         progress(&format!("traces: {} new", counts.traces));
         Ok(())
     })

@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Stores a page of traces (their rows and root spans); how many were new.
-    pub fn langfuse_store_traces(&self, traces: &[(TraceRow, Span)]) -> Result<usize> {
+    pub fn langfuse_store_traces(&self, rows: &[TraceRow], spans: &[Span]) -> Result<usize> {
         let origin = self.installation_id().to_owned();
         self.write(|tx| {
             let mut insert = tx.prepare_cached(
@@ -221,11 +221,10 @@ impl Store {
                  ON CONFLICT (id) DO NOTHING",
             )?;
             let mut new = 0;
-            for (t, _) in traces {
+            for t in rows {
                 new += insert.execute(params![t.id, t.source_id, t.session_id, t.user_id, t.name, t.timestamp])?;
             }
-            let spans: Vec<Span> = traces.iter().map(|(_, s)| s.clone()).collect();
-            super::traces::insert_spans(tx, &origin, &spans)?;
+            super::traces::insert_spans(tx, &origin, spans)?;
             Ok(new)
         })
     }
