@@ -4,7 +4,10 @@
 //! the same way. Results are summed the same way; ratings are kept by triggers. A deleted run's calls, results and
 //! ratings are taken out; a rebuild recomputes everything.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    borrow::Cow,
+    collections::{BTreeMap, HashMap},
+};
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -15,11 +18,11 @@ use crate::{
     trace::Span,
 };
 
-/// One call's contribution.
+/// One call's contribution: a span's own strings are borrowed, rows read back are owned.
 struct Call<'a> {
-    day: &'a str,
-    source: &'a str,
-    model: &'a str,
+    day: Cow<'a, str>,
+    source: Cow<'a, str>,
+    model: Cow<'a, str>,
     ok: bool,
     input_tokens: u64,
     output_tokens: u64,
@@ -38,13 +41,16 @@ struct Sums {
     buckets: HashMap<i64, i64>,
 }
 
+/// (day, source, model).
+type Group<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>);
+
 /// New calls (or, with `sign` -1, calls taken out) per (day, source, model).
-pub(crate) struct DailyShares {
+pub(crate) struct DailyShares<'a> {
     sign: i64,
-    groups: HashMap<(String, String, String), Sums>,
+    groups: HashMap<Group<'a>, Sums>,
 }
 
-impl DailyShares {
+impl<'a> DailyShares<'a> {
     pub(crate) fn adding() -> Self {
         DailyShares { sign: 1, groups: HashMap::new() }
     }
@@ -53,8 +59,8 @@ impl DailyShares {
         DailyShares { sign: -1, groups: HashMap::new() }
     }
 
-    fn add(&mut self, c: Call) {
-        let s = self.groups.entry((c.day.to_owned(), c.source.to_owned(), c.model.to_owned())).or_default();
+    fn add(&mut self, c: Call<'a>) {
+        let s = self.groups.entry((c.day, c.source, c.model)).or_default();
         let k = self.sign;
         s.calls += k;
         s.errors += k * i64::from(!c.ok);
@@ -65,11 +71,11 @@ impl DailyShares {
         *s.buckets.entry(latency_bucket(c.latency_ms)).or_default() += k;
     }
 
-    pub(crate) fn add_span(&mut self, s: &Span) {
+    pub(crate) fn add_span(&mut self, s: &'a Span) {
         self.add(Call {
-            day: day_of(&s.started_at),
-            source: s.trace_kind.as_str(),
-            model: s.model.as_deref().unwrap_or(""),
+            day: Cow::Borrowed(day_of(&s.started_at)),
+            source: Cow::Borrowed(s.trace_kind.as_str()),
+            model: Cow::Borrowed(s.model.as_deref().unwrap_or("")),
             ok: s.ok,
             input_tokens: s.input_tokens,
             output_tokens: s.output_tokens,
@@ -85,11 +91,12 @@ impl DailyShares {
         ))?;
         let mut rows = stmt.query([arg])?;
         while let Some(r) = rows.next()? {
-            let (started, source, model): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let mut day: String = r.get(0)?;
+            day.truncate(day_of(&day).len());
             self.add(Call {
-                day: day_of(&started),
-                source: &source,
-                model: &model,
+                day: Cow::Owned(day),
+                source: Cow::Owned(r.get(1)?),
+                model: Cow::Owned(r.get(2)?),
                 ok: r.get(3)?,
                 input_tokens: r.get(4)?,
                 output_tokens: r.get(5)?,

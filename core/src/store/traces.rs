@@ -298,6 +298,13 @@ impl<'a> TraceShare<'a> {
     }
 }
 
+/// `v` as JSON in `buf` (cleared first), borrowed for binding.
+fn json_into<'b>(buf: &'b mut Vec<u8>, v: &impl Serialize) -> &'b str {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, v).expect("spans' parts serialise");
+    std::str::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
 /// Inserts spans in the caller's transaction (a span already stored, same id, is left as it is)
 /// and adds the new ones to their traces.
 pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
@@ -312,6 +319,9 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
     let mut shares: Vec<TraceShare> = Vec::new();
     let mut share_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut daily = super::analytics::DailyShares::adding();
+    // The JSON columns are written through buffers reused across the group's spans: one
+    // allocation per column and group, where serde_json's growing strings took several per span.
+    let (mut messages, mut call_params, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
     for s in spans {
         let inserted = stmt.execute(params![
             s.id,
@@ -326,10 +336,10 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             s.model,
             if s.ok { "ok" } else { "error" },
             s.error,
-            s.messages.as_ref().map(json),
-            s.params.as_ref().map(json),
+            s.messages.as_ref().map(|m| json_into(&mut messages, m)),
+            s.params.as_ref().map(|p| json_into(&mut call_params, p)),
             s.response,
-            json(&s.retries),
+            if s.retries.is_empty() { "[]" } else { json_into(&mut attempts, &s.retries) },
             s.input_tokens,
             s.output_tokens,
             s.cost_usd,
