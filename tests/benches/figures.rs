@@ -292,15 +292,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, three runs
+/// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, five runs
 /// each, alternating, against the 50 ms fake server at concurrency 64. The fake runs in this
-/// process, so the child's own CPU time is measured exactly (RUSAGE_CHILDREN).
+/// process, so the child's own CPU time is measured exactly (RUSAGE_CHILDREN). Single runs vary
+/// by about 10% on these machines, so every run is printed beside the medians.
 async fn span_cpu() {
     let fake = FakeProvider::start_lean().await;
     fake.set_latency(LATENCY);
     let url = fake.base_url();
     let (mut with, mut without) = (Vec::new(), Vec::new());
-    for round in 0..6 {
+    for round in 0..10 {
         let spans = round % 2 == 0;
         let dir = tempfile::tempdir().unwrap();
         let mut args = vec!["--db".to_string(), dir.path().join("cpu.db").display().to_string()];
@@ -314,9 +315,11 @@ async fn span_cpu() {
         let cpu = children_cpu() - before;
         if spans { with.push(cpu) } else { without.push(cpu) }
     }
+    let runs = |xs: &[Duration]| xs.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
+    let (each_with, each_without) = (runs(&with), runs(&without));
     let (w, wo) = (median(with), median(without));
     println!(
-        "spans: a 2,880-test batch (about 5,500 calls, concurrency 64, 50 ms fake server) takes {:.2} s of CPU with spans, {:.2} s with --no-spans (medians of 3): recording adds {:.1}% (target < 10%)",
+        "spans: a 2,880-test batch (about 5,500 calls, concurrency 64, 50 ms fake server) takes {:.2} s of CPU with spans, {:.2} s with --no-spans (medians of 5; runs: {each_with} / {each_without}): recording adds {:.1}% (target < 10%)",
         w.as_secs_f64(),
         wo.as_secs_f64(),
         100.0 * (w.as_secs_f64() / wo.as_secs_f64() - 1.0)
