@@ -262,41 +262,54 @@ impl<'a> TraceShare<'a> {
         self.seqs.push(seq);
     }
 
-    /// Adds this share to the trace's row (creating it) and lists its spans under the trace.
-    fn store(&self, tx: &Connection) -> rusqlite::Result<()> {
+    /// Adds this share to the trace's row (creating it) and returns the row's number.
+    fn store(&self, tx: &Connection) -> rusqlite::Result<i64> {
         let s = self.first;
         let last_seq = *self.seqs.iter().max().expect("a share has a span");
-        let trace_no: i64 = tx
-            .prepare_cached(&format!(
-                "INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
-                                     input_tokens, output_tokens, cost_usd, last_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 {ADD_TO_TRACE} RETURNING rowid"
-            ))?
-            .query_row(
-                params![
-                    s.trace_id,
-                    s.trace_kind.as_str(),
-                    s.trace_name,
-                    s.run_id,
-                    self.started_at,
-                    self.ended_at,
-                    self.seqs.len() as u64,
-                    self.errors,
-                    self.input_tokens,
-                    self.output_tokens,
-                    self.cost_usd,
-                    last_seq
-                ],
-                |r| r.get(0),
-            )?;
-        let mut listed = tx.prepare_cached("INSERT INTO trace_spans (trace_no, seq) VALUES (?1, ?2)")?;
-        for seq in &self.seqs {
-            listed.execute([trace_no, *seq])?;
+        let values = params![
+            s.trace_id,
+            s.trace_kind.as_str(),
+            s.trace_name,
+            s.run_id,
+            self.started_at,
+            self.ended_at,
+            self.seqs.len() as u64,
+            self.errors,
+            self.input_tokens,
+            self.output_tokens,
+            self.cost_usd,
+            last_seq
+        ];
+        // A batch's traces are new: a plain insert, without RETURNING's extra program. A trace
+        // with a row already (a resumed test, an import again) takes the upsert.
+        if tx.prepare_cached(&format!("{INSERT_TRACE} ON CONFLICT (id) DO NOTHING"))?.execute(values)? == 1 {
+            return Ok(tx.last_insert_rowid());
         }
-        Ok(())
+        tx.prepare_cached(&format!("{INSERT_TRACE} {ADD_TO_TRACE} RETURNING rowid"))?.query_row(values, |r| r.get(0))
     }
 }
+
+const INSERT_TRACE: &str = "INSERT INTO traces (id, kind, name, run_id, started_at, ended_at, span_count, error_count,
+                                    input_tokens, output_tokens, cost_usd, last_seq)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// Lists spans under their traces: (trace row number, span seq) pairs, [`LISTED_AT_ONCE`] to a
+/// statement, since a statement per span cost the writer more than the index entries did.
+fn list_under_traces(tx: &Connection, pairs: &[(i64, i64)]) -> rusqlite::Result<()> {
+    let insert = |n: usize| format!("INSERT INTO trace_spans (trace_no, seq) VALUES {}", vec!["(?, ?)"; n].join(", "));
+    let mut chunks = pairs.chunks_exact(LISTED_AT_ONCE);
+    let mut full = tx.prepare_cached(&insert(LISTED_AT_ONCE))?;
+    for chunk in &mut chunks {
+        full.execute(params_from_iter(chunk.iter().flat_map(|&(trace_no, seq)| [trace_no, seq])))?;
+    }
+    let mut one = tx.prepare_cached(&insert(1))?;
+    for &(trace_no, seq) in chunks.remainder() {
+        one.execute([trace_no, seq])?;
+    }
+    Ok(())
+}
+
+const LISTED_AT_ONCE: usize = 32;
 
 /// `v` as JSON in `buf` (cleared first), borrowed for binding.
 fn json_into<'b>(buf: &'b mut Vec<u8>, v: &impl Serialize) -> &'b str {
@@ -360,9 +373,12 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             daily.add_span(s);
         }
     }
+    let mut listed = Vec::with_capacity(spans.len());
     for share in &shares {
-        share.store(tx)?;
+        let trace_no = share.store(tx)?;
+        listed.extend(share.seqs.iter().map(|&seq| (trace_no, seq)));
     }
+    list_under_traces(tx, &listed)?;
     daily.store(tx)?;
     Ok(shares.iter().map(|t| t.seqs.len()).sum())
 }
@@ -620,6 +636,27 @@ pub(crate) mod tests {
         assert_eq!((t.trace.span_count, t.trace.error_count, t.trace.input_tokens, t.trace.cost_usd), (2, 1, 20, 0.5));
         assert_eq!(t.trace.started_at, "2026-11-22T10:00:01.000Z");
         assert!(matches!(store.trace("nope", None), Err(StoreError::NotFound { what: "trace", .. })));
+    }
+
+    #[test]
+    fn spans_arriving_in_several_groups_add_to_their_trace() {
+        let (_d, store) = temp_store();
+        // 70 spans of three traces in one group: two full statements of (trace, span) pairs and a rest.
+        let group: Vec<Span> = (0..70).map(|i| span(["t1", "t2", "t3"][i % 3], &format!("s{i}"), "q", "r")).collect();
+        assert_eq!(store.insert_spans(&group).unwrap(), 70);
+        // A resumed test: its trace, which has a row, gets a later attempt.
+        let mut resumed = span("t1", "late", "q again", "");
+        (resumed.ok, resumed.started_at) = (false, "2026-11-22T09:59:59.000Z".into());
+        assert_eq!(store.insert_spans(&[resumed]).unwrap(), 1);
+        let t1 = store.trace("t1", None).unwrap();
+        assert_eq!((t1.spans.len(), t1.trace.span_count, t1.trace.error_count), (25, 25, 1));
+        assert_eq!((t1.trace.started_at.as_str(), t1.spans[0].id.as_str()), ("2026-11-22T09:59:59.000Z", "late"));
+        for t in ["t2", "t3"] {
+            let trace = store.trace(t, None).unwrap();
+            assert_eq!((trace.spans.len(), trace.trace.span_count), (23, 23), "{t}");
+        }
+        let newest: Vec<_> = store.traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(newest[0], "t1", "the trace with the newest span comes first");
     }
 
     #[test]
