@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prints the benchmark figures (batch throughput vs the fake server, span recording, search,
-# store speed, memory, dataset import, a Langfuse import, a grid run, sync).
+# Prints the benchmark figures (batch throughput vs the fake server, span recording and its cost
+# on the writer thread alone, search, store speed, memory, dataset import, a Langfuse import, a
+# grid run, sync).
 # CHIPBENCH_BENCH_FULL=1 adds the 1,000,000-result and 1,000,000-span figures (several minutes).
 # Section names run only those: `scripts/bench.sh traces`.
 # --app also measures the desktop app over WebDriver with the release build (launch to the first
