@@ -333,9 +333,9 @@ async fn span_cpu() {
 
 /// What storing spans costs the writer thread alone: a 2,880-test mock batch's spans and results
 /// are stored again through `insert_outcomes` in 80 group commits (a 16 s batch at one commit per
-/// 200 ms), with and without the spans, five times each way, on fresh databases. The thread's
-/// own CPU time varies by about 1%, where the whole batch's varies by 10%: the instrument for
-/// work on the writer.
+/// 200 ms), with and without the spans, five times each way, on fresh databases. Its figure
+/// usually repeats within 3% (83.1, 84.8 and, once, 98.8 ms in three runs), where the whole
+/// batch's moves by several points: the instrument for work on the writer.
 fn writer_cpu() {
     use chipbench_core::{store::NewRun, testing::sample_result};
     const COMMITS: usize = 80;
