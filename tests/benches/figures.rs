@@ -341,17 +341,7 @@ fn writer_cpu() {
     const COMMITS: usize = 80;
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
-    let status = std::process::Command::new(chipbench_e2e::chipbench_bin())
-        .arg("--db")
-        .arg(&source)
-        .args(["--batch", "--all", "--provider", "mock", "--concurrency", "64"])
-        .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
-        .env_remove("OPENROUTER_API_KEY")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.code().unwrap_or(99) <= 1, "the mock batch failed: {status}");
+    run_instant_mock(&source, &["--batch", "--all", "--provider", "mock", "--concurrency", "64"]);
     let trace_ids: Vec<String> = rusqlite::Connection::open(&source)
         .unwrap()
         .prepare("SELECT id FROM traces ORDER BY rowid")
@@ -462,19 +452,29 @@ fn trace_figures() {
 }
 
 /// Peak RSS of the real binary running a 10,080-test batch on the mock provider.
+/// Runs the binary on `db` with the mock provider answering at once (no simulated latency).
+fn run_instant_mock(db: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new(chipbench_e2e::chipbench_bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("CHIPBENCH_MOCK_LATENCY_SCALE", "0")
+        .env_remove("OPENROUTER_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().unwrap_or(99) <= 1, "{args:?} failed: {status}");
+}
+
 fn memory() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mem.db");
-    let bin = chipbench_e2e::chipbench_bin();
-    let run = |args: &[&str]| {
-        let status = std::process::Command::new(&bin).arg("--db").arg(&db).args(args).env("CHIPBENCH_MOCK_LATENCY_SCALE", "0").env_remove("OPENROUTER_API_KEY").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().unwrap();
-        assert!(status.code().unwrap_or(99) <= 1, "{args:?} failed: {status}");
-    };
     for i in 0..25 {
-        run(&["add-model", &format!("mem/model-{i}")]);
+        run_instant_mock(&db, &["add-model", &format!("mem/model-{i}")]);
     }
     let started = Instant::now();
-    run(&["--batch", "--all", "--concurrency", "64"]);
+    run_instant_mock(&db, &["--batch", "--all", "--concurrency", "64"]);
     let secs = started.elapsed().as_secs_f64();
     // SAFETY: getrusage writes into the zeroed struct we own.
     let peak_kib = unsafe {

@@ -10,10 +10,10 @@ use std::{
 use super::Result;
 
 /// The writer commits at most this often: every commit writes the last page of each table and
-/// index it touches again (and a page of the traces' and results' id indexes per new id), so
-/// commits' fixed cost, not rows, dominated a batch's writes: 200 ms instead of 50 ms took span
-/// recording's CPU from +16.9% to +13.2% (`scripts/bench.sh spans`). A crash loses at most this
-/// much finished work (a resume runs it again); the window learns of calls as they start.
+/// index it touches again, so commits' fixed cost, not rows, dominated a batch's writes: 200 ms
+/// instead of 50 ms took span recording's CPU from +16.9% to +13.2% (`scripts/bench.sh spans`).
+/// A crash loses at most this much finished work (a resume runs it again); the window learns of
+/// calls as they start.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(200);
 const MAX_GROUP: usize = 512;
 
@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn the_first_write_error_ends_the_writer_with_its_message() {
         let (tx, handle) = spawn("test-writer", Duration::from_secs(60), |group: Vec<u32>| {
-            if group.contains(&3) { Err(super::super::StoreError::Invalid("item 3".into())) } else { Ok(()) }
+            if group.contains(&3) { Err(crate::store::StoreError::Invalid("item 3".into())) } else { Ok(()) }
         });
         for i in 0..5 {
             tx.send(i).unwrap();
