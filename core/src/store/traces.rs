@@ -263,7 +263,7 @@ impl<'a> TraceShare<'a> {
     }
 
     /// Adds this share to the trace's row (creating it) and returns the row's number.
-    fn store(&self, tx: &Connection) -> rusqlite::Result<i64> {
+    fn store(&self, tx: &Connection, statements: &mut TraceStatements) -> rusqlite::Result<i64> {
         let s = self.first;
         let last_seq = *self.seqs.iter().max().expect("a share has a span");
         let values = params![
@@ -282,10 +282,25 @@ impl<'a> TraceShare<'a> {
         ];
         // A batch's traces are new: a plain insert, without RETURNING's extra program. A trace
         // with a row already (a resumed test, an import again) takes the upsert.
-        if tx.prepare_cached(&format!("{INSERT_TRACE} ON CONFLICT (id) DO NOTHING"))?.execute(values)? == 1 {
+        if statements.insert.execute(values)? == 1 {
             return Ok(tx.last_insert_rowid());
         }
-        tx.prepare_cached(&format!("{INSERT_TRACE} {ADD_TO_TRACE} RETURNING rowid"))?.query_row(values, |r| r.get(0))
+        statements.add.query_row(values, |r| r.get(0))
+    }
+}
+
+/// A trace row's two statements, prepared once per insert (not per trace).
+struct TraceStatements<'c> {
+    insert: rusqlite::CachedStatement<'c>,
+    add: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> TraceStatements<'c> {
+    fn prepare(tx: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(TraceStatements {
+            insert: tx.prepare_cached(&format!("{INSERT_TRACE} ON CONFLICT (id) DO NOTHING"))?,
+            add: tx.prepare_cached(&format!("{INSERT_TRACE} {ADD_TO_TRACE} RETURNING rowid"))?,
+        })
     }
 }
 
@@ -318,17 +333,17 @@ fn json_into<'b>(buf: &'b mut Vec<u8>, v: &impl Serialize) -> &'b str {
     std::str::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
+const SPAN_INSERT: &str = "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider,
+        model, status, error, messages, params, response, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
+        latency_ms, started_at, ended_at, replay_of, attributes, origin)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24,
+        ?25, ?26)
+    ON CONFLICT (id) DO NOTHING";
+
 /// Inserts spans in the caller's transaction (a span already stored, same id, is left as it is)
 /// and adds the new ones to their traces.
 pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rusqlite::Result<usize> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO spans (id, trace_id, parent_id, trace_kind, trace_name, run_id, kind, name, provider, model, status,
-             error, messages, params, response, attempts, input_tokens, output_tokens, cost_usd, billed_cost_usd,
-             latency_ms, started_at, ended_at, replay_of, attributes, origin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,
-             ?24, ?25, ?26)
-         ON CONFLICT (id) DO NOTHING",
-    )?;
+    let mut stmt = tx.prepare_cached(SPAN_INSERT)?;
     let mut shares: Vec<TraceShare> = Vec::new();
     let mut share_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut daily = super::analytics::DailyShares::adding();
@@ -374,8 +389,9 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
         }
     }
     let mut listed = Vec::with_capacity(spans.len());
+    let mut statements = TraceStatements::prepare(tx)?;
     for share in &shares {
-        let trace_no = share.store(tx)?;
+        let trace_no = share.store(tx, &mut statements)?;
         listed.extend(share.seqs.iter().map(|&seq| (trace_no, seq)));
     }
     list_under_traces(tx, &listed)?;
@@ -657,6 +673,51 @@ pub(crate) mod tests {
         }
         let newest: Vec<_> = store.traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.id).collect();
         assert_eq!(newest[0], "t1", "the trace with the newest span comes first");
+    }
+
+    /// V10 edits the spans table's stored SQL to change a CHECK: stored spans, the views over them
+    /// (search text, rating targets) and the constraint must come through, and the connection
+    /// that migrated (the store's writer) must insert without the CHECK's temporary table.
+    #[test]
+    fn spans_stored_before_v10_keep_their_rows_views_and_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v9.db");
+        let mut conn = Connection::open(&path).unwrap();
+        crate::store::embedded::migrations::runner().set_grouped(true).set_target(refinery::Target::Version(9)).run(&mut conn).unwrap();
+        let mut failed = span("t1", "a", "budget review for nurses", "");
+        (failed.ok, failed.response, failed.error) = (false, None, Some("HTTP 503".into()));
+        let old = [failed, span("t1", "bb", "second question", "an answer")];
+        assert_eq!(insert_spans(&conn, "here", &old).unwrap(), 2);
+        assert!(insert_program(&conn).contains("OpenEphemeral"), "V5's CHECK builds a table per row");
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        let program = store.write(|tx| Ok(insert_program(tx))).unwrap();
+        assert!(!program.contains("OpenEphemeral"), "the migrating connection rereads the schema");
+        assert_eq!(store.trace("t1", None).unwrap().spans, old.to_vec(), "every field comes through");
+        assert_eq!(search(&store, "nurses").unwrap().hits[0].span_id, "a", "the search text view reads spans");
+        store.rate(crate::store::TARGET_SPAN, "bb", "ann", 4).unwrap();
+        let rated: (i64, i64) = store.read(|c| Ok(c.query_row("SELECT ratings, rating_sum FROM daily_ratings WHERE source = 'playground'", [], |r| Ok((r.get(0)?, r.get(1)?)))?)).unwrap();
+        assert_eq!(rated, (1, 4), "the rating trigger's view reads spans");
+        for kind in ["test", "playground", "replay", "import"] {
+            store.write(|tx| Ok(tx.execute("UPDATE spans SET trace_kind = ?1 WHERE id = 'a'", [kind])?)).unwrap();
+        }
+        let err = store.write(|tx| Ok(tx.execute("UPDATE spans SET trace_kind = 'party' WHERE id = 'a'", [])?)).unwrap_err();
+        assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+        let integrity: String = store.read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(integrity, "ok");
+    }
+
+    /// The span insert's compiled program, one opcode a line.
+    fn insert_program(c: &Connection) -> String {
+        let mut stmt = c.prepare(&format!("EXPLAIN {SPAN_INSERT}")).unwrap();
+        // Unbound parameters are NULL; EXPLAIN only lists the program.
+        let mut rows = stmt.raw_query();
+        let mut ops = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            ops.push(r.get::<_, String>(1).unwrap());
+        }
+        ops.join("\n")
     }
 
     #[test]
