@@ -686,3 +686,41 @@ async fn a_grid_run_its_dataset_and_peoples_grades_reach_the_other_machine() {
     let pairs = |s: &Store| s.grader_agreement(&run.id).unwrap()[0].agreement.unwrap().pairs;
     assert_eq!((pairs(&sa), pairs(&sb)), (3, 3), "every person's grade counts on both machines");
 }
+
+/// A proxy in front of `target` that counts the requests it forwards.
+async fn counting_proxy(target: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::{atomic::{AtomicUsize, Ordering}, Arc};
+    let count = Arc::new(AtomicUsize::new(0));
+    let (seen, http) = (count.clone(), reqwest::Client::new());
+    let forward = move |body: axum::body::Bytes| async move {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let resp = http.post(format!("{target}/v2/pipeline")).header("content-type", "application/json").body(body).send().await.unwrap();
+        (axum::http::StatusCode::from_u16(resp.status().as_u16()).unwrap(), resp.bytes().await.unwrap())
+    };
+    let app = axum::Router::new().route("/v2/pipeline", axum::routing::post(forward));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_of_several_pages_is_complete_and_a_sync_with_nothing_to_do_asks_the_server_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (Store::open(&dir.path().join("a.db")).unwrap(), Store::open(&dir.path().join("b.db")).unwrap());
+    let rows = chipbench_e2e::fixtures::fill(&a, 1);
+    assert!(rows > 2_000, "more than one pull page: {rows}");
+    sync::sync(&a, &turso.remote(), DEMO).await.unwrap();
+
+    let (url, requests) = counting_proxy(turso.url()).await;
+    let via_proxy = Remote::new(&url, None).unwrap();
+    let report = sync::sync(&b, &via_proxy, DEMO).await.unwrap();
+    assert_eq!(result_ids(&b), result_ids(&a), "every page of results arrived");
+    assert!(report.pulled as usize > rows, "the results and their run: {}", report.pulled);
+    requests.store(0, std::sync::atomic::Ordering::SeqCst);
+    let idle = sync::sync(&b, &via_proxy, DEMO).await.unwrap();
+    assert_eq!((idle.pushed, idle.pulled), (0, 0));
+    // The versions and the clock in one request, the first page of every table in another.
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2, "round trips of a sync with nothing to do");
+}
