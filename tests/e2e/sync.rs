@@ -724,3 +724,24 @@ async fn a_pull_of_several_pages_is_complete_and_a_sync_with_nothing_to_do_asks_
     // The versions and the clock in one request, the first page of every table in another.
     assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 2, "round trips of a sync with nothing to do");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rating_pulled_before_what_it_rates_counts_in_the_daily_ratings() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (Store::open(&dir.path().join("a.db")).unwrap(), Store::open(&dir.path().join("b.db")).unwrap());
+    chipbench_e2e::fixtures::fill_spans(&a, 4);
+    a.rate(chipbench_core::store::TARGET_SPAN, "span-1", "ana", 4).unwrap();
+    a.rate(chipbench_core::store::TARGET_SPAN, "span-2", "ana", 1).unwrap();
+    sync::sync(&a, &turso.remote(), DEMO).await.unwrap();
+    // Ratings are pulled before spans: B stores both ratings before the spans they rate.
+    sync::sync(&b, &turso.remote(), DEMO).await.unwrap();
+    let rated = |s: &Store| {
+        let t = s.analytics(chipbench_core::analytics::DayRange::all(), Some("test")).unwrap().total;
+        (t.ratings, t.mean_rating)
+    };
+    assert_eq!(rated(&a), (2, Some(2.5)));
+    assert_eq!(rated(&b), rated(&a), "B counts the ratings once their spans arrive");
+    b.rebuild_analytics().unwrap();
+    assert_eq!(rated(&b), (2, Some(2.5)), "and a rebuild agrees: counted once");
+}

@@ -12,7 +12,7 @@ use std::{
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::{Result, Store};
+use super::{Result, Store, TARGET_RESULT, TARGET_SPAN};
 use crate::{
     analytics::{latency_bucket, quantile, DayRange},
     trace::Span,
@@ -155,7 +155,7 @@ pub(crate) fn add_results<'a>(tx: &Connection, results: impl Iterator<Item = (&'
     Ok(())
 }
 
-/// Adds results inserted after `after_seq` (a pull's).
+/// Adds results inserted after `after_seq` (a pull's), and ratings that arrived before them.
 pub(crate) fn fold_new_results(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO daily_results (day, model, results, with_errors)
@@ -163,14 +163,31 @@ pub(crate) fn fold_new_results(tx: &Connection, after_seq: i64) -> rusqlite::Res
          ON CONFLICT DO UPDATE SET results = results + excluded.results, with_errors = with_errors + excluded.with_errors",
     )?
     .execute([after_seq])?;
-    Ok(())
+    add_waiting_ratings(tx, "results", TARGET_RESULT, after_seq)
 }
 
-/// Adds spans inserted after `after_seq` (a pull's).
+/// Adds spans inserted after `after_seq` (a pull's), and ratings that arrived before them.
 pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
     let mut shares = DailyShares::adding();
     shares.add_stored(tx, "seq > ?1", after_seq.into())?;
-    shares.store(tx)
+    shares.store(tx)?;
+    add_waiting_ratings(tx, "spans", TARGET_SPAN, after_seq)
+}
+
+/// Counts the live ratings of `table`'s rows inserted after `after_seq`: ratings a pull brought
+/// before what they rate (spans are pulled after ratings, and a sync may stop between tables),
+/// which the ratings trigger could not place then. A rating stored after its target is counted by
+/// the trigger alone, since its target was not new then.
+fn add_waiting_ratings(tx: &Connection, table: &str, kind: &str, after_seq: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(&format!(
+        "INSERT INTO daily_ratings (day, source, model, ratings, rating_sum)
+         SELECT day, source, model, count(*), sum(rating) FROM rating_targets
+         WHERE live AND rating_id IN (SELECT x.id FROM {table} t JOIN ratings x ON x.target_kind = ?2 AND x.target_id = t.id WHERE t.seq > ?1)
+         GROUP BY 1, 2, 3
+         ON CONFLICT DO UPDATE SET ratings = ratings + excluded.ratings, rating_sum = rating_sum + excluded.rating_sum"
+    ))?
+    .execute(params![after_seq, kind])?;
+    Ok(())
 }
 
 /// Results and ratings per day, recomputed (a deletion's rare repair; triggers keep them
