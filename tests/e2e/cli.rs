@@ -32,6 +32,13 @@ async fn a_mock_batch_runs_offline_without_a_key() {
     let run = chipbench(&bare, &["--batch", "--model", MODEL, "--persona", "icu_nurse", "--no-spans"]).await;
     assert!(run.code <= 1, "{}", run.stderr);
     assert_eq!((query_i64(&bare, "SELECT count(*) FROM results"), query_i64(&bare, "SELECT count(*) FROM spans")), (24, 0), "--no-spans records none");
+    let chips = |db: &std::path::Path| -> Vec<String> {
+        let sql = "SELECT persona_id || style || constraint_type || input_type || chip_count || final_chips FROM results WHERE model = ?1 ORDER BY 1";
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut stmt = c.prepare(sql).unwrap();
+        stmt.query_map([MODEL], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    };
+    assert_eq!(chips(&bare), chips(&db), "the same answers are read with or without spans");
 }
 
 #[tokio::test(flavor = "multi_thread")]

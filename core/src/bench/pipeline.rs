@@ -44,6 +44,8 @@ struct Meter {
     billed_cost_usd: Option<f64>,
     trace: SpanContext,
     spans: Vec<Span>,
+    /// The last call's response when spans are not recorded (recorded, it is in its span).
+    unrecorded: String,
 }
 
 /// A test's outcome and the spans of its calls (also when a call failed for good).
@@ -64,7 +66,9 @@ struct Call<'a> {
 }
 
 impl TestContext<'_> {
-    async fn call(&self, meter: &mut Meter, key: &TestKey, call: Call<'_>) -> Result<String, LlmError> {
+    /// Makes one call and returns its response text, which lives in the call's span (the text
+    /// moves there, not copied: a copy per call showed in a batch's profile) or in the meter.
+    async fn call<'m>(&self, meter: &'m mut Meter, key: &TestKey, call: Call<'_>) -> Result<&'m str, LlmError> {
         let Call { model, kind, step, prompt, want } = call;
         let req = ChatRequest {
             model: model.to_owned(),
@@ -78,19 +82,26 @@ impl TestContext<'_> {
         let recorder = self.record_spans.then(|| Recorder::start(&meter.trace, &req, self.observer));
         let outcome = self.provider.complete(&req, self.policy, self.cancel).await;
         let cost = outcome.as_ref().map_or(0.0, |r| self.prices.cost(model, r.input_tokens, r.output_tokens));
-        if let Some(recorder) = recorder {
-            meter.spans.push(recorder.finish(&meter.trace, req, &outcome, cost));
+        if let Ok(resp) = &outcome {
+            self.spent_micro_usd.fetch_add((cost * 1e6).round() as u64, Ordering::Relaxed);
+            meter.latency_ms += resp.latency_ms;
+            meter.input_tokens += resp.input_tokens;
+            meter.output_tokens += resp.output_tokens;
+            meter.cost_usd += cost;
+            if let Some(billed) = resp.billed_cost_usd {
+                meter.billed_cost_usd = Some(meter.billed_cost_usd.unwrap_or(0.0) + billed);
+            }
         }
-        let resp = outcome?;
-        self.spent_micro_usd.fetch_add((cost * 1e6).round() as u64, Ordering::Relaxed);
-        meter.latency_ms += resp.latency_ms;
-        meter.input_tokens += resp.input_tokens;
-        meter.output_tokens += resp.output_tokens;
-        meter.cost_usd += cost;
-        if let Some(billed) = resp.billed_cost_usd {
-            meter.billed_cost_usd = Some(meter.billed_cost_usd.unwrap_or(0.0) + billed);
+        let Some(recorder) = recorder else {
+            meter.unrecorded = outcome?.text;
+            return Ok(&meter.unrecorded);
+        };
+        let failed = outcome.as_ref().err().cloned();
+        meter.spans.push(recorder.finish(&meter.trace, req, outcome, cost));
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(meter.spans.last().and_then(|s| s.response.as_deref()).unwrap_or_default()),
         }
-        Ok(resp.text)
     }
 
     /// A generation call; returns the normalised chips and whether the output parsed.
@@ -114,7 +125,7 @@ impl TestContext<'_> {
             ("signals", &signals),
         ]);
         let out = self.call(meter, key, Call { model: &key.model, kind: CallKind::Generation, step, prompt: text, want: key.chip_count as usize }).await?;
-        Ok(match chips::parse_chips(&out) {
+        Ok(match chips::parse_chips(out) {
             Ok(raw) => (chips::normalise(&raw, &[], key.chip_count as usize), true),
             Err(e) => {
                 errors.push(e);
@@ -127,7 +138,7 @@ impl TestContext<'_> {
         let numbered: String = step1.iter().enumerate().map(|(i, c)| format!("{i}. {} ({})\n", c.text, c.kind.as_str())).collect();
         let text = self.prompts.get("selection").render(&[("persona", &profile(persona)), ("chips", &numbered)]);
         let out = self.call(meter, key, Call { model: self.selector_model, kind: CallKind::Selection, step: "selection", prompt: text, want: step1.len() }).await?;
-        Ok(match chips::parse_selection(&out) {
+        Ok(match chips::parse_selection(out) {
             Ok(ids) => chips::select(step1, &ids, errors),
             Err(e) => {
                 errors.push(format!("selection: {e}"));
@@ -151,7 +162,7 @@ impl TestContext<'_> {
             ("existing", &bullets(existing)),
         ]);
         let out = self.call(meter, key, Call { model: &key.model, kind: CallKind::Fill, step: "fill", prompt: text, want: plan.count }).await?;
-        Ok(match chips::parse_chips(&out) {
+        Ok(match chips::parse_chips(out) {
             Ok(raw) => {
                 let n = chips::normalise(&raw, existing, plan.count);
                 let mut fill_errors = Vec::new();
@@ -196,6 +207,7 @@ pub async fn run_test(ctx: &TestContext<'_>, key: &TestKey, persona: &Persona) -
             replay_of: None,
         },
         spans: Vec::new(),
+        unrecorded: String::new(),
     };
     let result = test_result(ctx, &mut meter, key, persona).await;
     TestOutcome { result, spans: meter.spans }

@@ -156,9 +156,9 @@ impl Recorder {
         rec
     }
 
-    /// The finished span (the request's messages move into it); `cost_usd` is the call's cost at
-    /// the price table.
-    pub fn finish(self, ctx: &SpanContext, req: ChatRequest, outcome: &Result<ChatResponse, LlmError>, cost_usd: f64) -> Span {
+    /// The finished span (the request's messages and the response's text move into it);
+    /// `cost_usd` is the call's cost at the price table.
+    pub fn finish(self, ctx: &SpanContext, req: ChatRequest, outcome: Result<ChatResponse, LlmError>, cost_usd: f64) -> Span {
         let params = CallParams {
             temperature: req.temperature,
             max_tokens: req.max_tokens,
@@ -197,15 +197,15 @@ impl Recorder {
         };
         match outcome {
             Ok(resp) => {
-                span.response = Some(resp.text.clone());
-                span.retries = resp.retries.clone();
+                span.response = Some(resp.text);
+                span.retries = resp.retries;
                 span.input_tokens = resp.input_tokens;
                 span.output_tokens = resp.output_tokens;
                 span.billed_cost_usd = resp.billed_cost_usd;
             }
             Err(e) => {
                 span.error = Some(format!("{} after {} attempt(s)", e.message, e.attempts));
-                span.retries = e.retries.clone();
+                span.retries = e.retries;
             }
         }
         span
@@ -226,7 +226,7 @@ pub async fn recorded_call(
     let outcome = provider.complete(&req, policy, cancel).await;
     let cost = outcome.as_ref().map_or(0.0, |r| prices.cost(&req.model, r.input_tokens, r.output_tokens));
     let failure = outcome.as_ref().err().map(|e| e.kind);
-    (recorder.finish(ctx, req, &outcome, cost), failure)
+    (recorder.finish(ctx, req, outcome, cost), failure)
 }
 
 /// The response read by its contract: `{"chips": [...]}`, `{"selected_ids": [...]}`, a judge's
@@ -298,8 +298,9 @@ mod tests {
             attempts: 3,
             retries: vec![retry(1, FailureKind::RateLimited), retry(2, FailureKind::Server)],
         };
-        let span = rec.finish(&ctx(), req(), &Ok(resp), 0.001);
+        let span = rec.finish(&ctx(), req(), Ok(resp), 0.001);
         assert!(span.ok && span.error.is_none() && span.is_llm_call());
+        assert_eq!((span.name.as_str(), span.response.as_deref()), ("generation m", Some(r#"{"chips":[{"text":"budget review","type":"situation"}]}"#)));
         assert_eq!((span.input_tokens, span.output_tokens, span.cost_usd, span.billed_cost_usd), (40, 12, 0.001, Some(0.002)));
         assert_eq!(span.retries.iter().map(|r| r.kind).collect::<Vec<_>>(), vec![FailureKind::RateLimited, FailureKind::Server]);
         let params = span.params.unwrap();
@@ -312,7 +313,7 @@ mod tests {
     fn a_failed_call_keeps_the_error_and_every_attempt() {
         let rec = Recorder::start(&ctx(), &req(), None);
         let err = LlmError { attempts: 3, retries: vec![retry(1, FailureKind::Server), retry(2, FailureKind::Server)], ..LlmError::new(FailureKind::Server, "HTTP 503") };
-        let span = rec.finish(&ctx(), req(), &Err(err), 0.0);
+        let span = rec.finish(&ctx(), req(), Err(err), 0.0);
         assert!(!span.ok);
         assert_eq!(span.error.as_deref(), Some("HTTP 503 after 3 attempt(s)"));
         assert_eq!(span.retries.len(), 2);
