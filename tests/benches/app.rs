@@ -6,7 +6,8 @@
 //! - rating a result to the next one on screen in the rating queue (median of 20, timed in the page
 //!   from the key press to the next result's detail being painted);
 //! - the app's memory: the Rust process and its WebKit processes, after browsing results and the
-//!   leaderboard (PSS sums shared pages fairly; RSS counts them once per process).
+//!   leaderboard (PSS shares each library's pages among the processes mapping them; RSS counts
+//!   them once per process; the private pages are the tree's own).
 //!
 //! With CHIPBENCH_BENCH_FULL=1 they are measured again with 1,000,800 results and 300,000 ratings.
 //! Run: `scripts/bench.sh --app` (builds the release binary, provides the display).
@@ -76,8 +77,8 @@ async fn measure(driver: &Driver, db: &Path) {
         steps.push(rate_to_next(&c, ["1", "2", "3", "4", "5"][i % 5]).await);
     }
     println!("rating to the next result on screen: {:.1} ms median of 20 (target < 50); max {:.1}", median(&steps), steps.iter().copied().fold(0.0, f64::max));
-    let (pss, rss) = app_memory(db);
-    println!("app memory after browsing results, rating and the leaderboard: {pss:.0} MB PSS, {rss:.0} MB RSS summed over the app and its WebKit processes (target < 400 MB)");
+    let (pss, rss, private) = app_memory(db);
+    println!("app memory after browsing results, rating and the leaderboard: {pss:.0} MB PSS ({private:.0} MB of it private), {rss:.0} MB RSS summed over the app and its WebKit processes (target < 400 MB)");
     c.close().await.unwrap();
 }
 
@@ -131,8 +132,10 @@ fn median(xs: &[f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// PSS and RSS in MB of the app process running on `db` and all its descendants.
-fn app_memory(db: &Path) -> (f64, f64) {
+/// PSS, RSS and private memory (USS) in MB of the app process running on `db` and all its
+/// descendants. PSS shares a library's pages among every process mapping it, so it moves with
+/// what else runs on the machine; the private pages are the tree's own.
+fn app_memory(db: &Path) -> (f64, f64, f64) {
     let procs: Vec<(u32, u32, String)> = std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -156,5 +159,5 @@ fn app_memory(db: &Path) -> (f64, f64) {
         rollup.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0.0)
     };
     let sum = |field: &str| tree.iter().map(|&pid| kb(pid, field)).sum::<f64>() / 1024.0;
-    (sum("Pss:"), sum("Rss:"))
+    (sum("Pss:"), sum("Rss:"), sum("Private_Clean:") + sum("Private_Dirty:"))
 }
