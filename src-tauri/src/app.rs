@@ -118,7 +118,21 @@ fn log_emit(result: tauri::Result<()>) {
     }
 }
 
+/// WebKitGTK composites the page with OpenGL; without a GPU (a VM, a remote desktop, CI) that is
+/// Mesa's software renderer, which cost the window about 120 MB and made rating to the next result
+/// take 17-21 ms instead of 10 (`scripts/bench.sh --app`). The UI (tables, forms, small charts)
+/// gains nothing from it, so it is off unless the user set WebKit's variable or
+/// CHIPBENCH_COMPOSITING=1.
+fn without_compositing() {
+    let keep = std::env::var_os("CHIPBENCH_COMPOSITING").is_some_and(|v| v == "1");
+    if !keep && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // Before any thread starts: the environment is read and written without locks.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+}
+
 pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
+    without_compositing();
     crate::cli::init_logging();
     let path = crate::paths::database(db);
     let store = match Store::open(&path) {

@@ -22,7 +22,7 @@ use chipbench_core::store::Store;
 use chipbench_e2e::fixtures::{fill, rate_many};
 use fantoccini::Client;
 use serde_json::json;
-use webdriver::{button, driver, open_app, wait_for, wait_for_text, Driver};
+use webdriver::{button, driver_as_shipped, open_app, wait_for, wait_for_text, Driver};
 
 const FIRST_ROW: &str = "[data-testid=result-row] > span:nth-child(2)";
 
@@ -33,7 +33,7 @@ fn main() {
 
 async fn app_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else {
+    let Some(driver) = driver_as_shipped(&dir.path().join("config")).await else {
         eprintln!("app figures need a display and tauri-driver (scripts/bench.sh --app provides them)");
         return;
     };

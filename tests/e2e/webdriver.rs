@@ -25,13 +25,30 @@ pub async fn driver(config: &Path) -> Option<Driver> {
 
 /// As [`driver`], with the mock's latency scale (1: calls of 40-200 ms, to watch a batch run).
 pub async fn driver_with_latency(config: &Path, mock_latency_scale: &str) -> Option<Driver> {
+    start(config, mock_latency_scale, true).await
+}
+
+/// As [`driver`], but the app renders as it ships, without compositing (for the app's figures;
+/// screenshots hang).
+#[allow(dead_code)] // used by the app bench, which includes this file
+pub async fn driver_as_shipped(config: &Path) -> Option<Driver> {
+    start(config, "0", false).await
+}
+
+async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Option<Driver> {
     let display = std::env::var_os("DISPLAY").is_some();
     let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
     if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
         return None;
     }
     let (port, native) = (free_port(), free_port());
-    let child = tokio::process::Command::new("tauri-driver")
+    let mut command = tokio::process::Command::new("tauri-driver");
+    if compositing {
+        // WebKitGTK's WebDriver screenshots never return without accelerated compositing, which
+        // the app turns off by default (app::without_compositing); the page's DOM is the same.
+        command.env("CHIPBENCH_COMPOSITING", "1");
+    }
+    let child = command
         .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
         .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
         .env("CHIPBENCH_CONFIG_DIR", config)
