@@ -124,11 +124,16 @@ fn log_emit(result: tauri::Result<()>) {
 /// gains nothing from it, so it is off unless the user set WebKit's variable or
 /// CHIPBENCH_COMPOSITING=1.
 fn without_compositing() {
-    let keep = std::env::var_os("CHIPBENCH_COMPOSITING").is_some_and(|v| v == "1");
-    if !keep && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+    let var = std::env::var_os;
+    if turns_compositing_off(var("CHIPBENCH_COMPOSITING").as_deref(), var("WEBKIT_DISABLE_COMPOSITING_MODE").as_deref()) {
         // Before any thread starts: the environment is read and written without locks.
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
+}
+
+/// Whether the app sets WebKit's variable, given CHIPBENCH_COMPOSITING and WebKit's own.
+fn turns_compositing_off(keep: Option<&std::ffi::OsStr>, webkit: Option<&std::ffi::OsStr>) -> bool {
+    keep.is_none_or(|v| v != "1") && webkit.is_none()
 }
 
 pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
@@ -166,6 +171,15 @@ mod tests {
     use serde_json::{json, Value};
     use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
     use tauri_specta::Event;
+
+    #[test]
+    fn compositing_is_turned_off_unless_the_user_chose() {
+        let os = |s: &'static str| Some(std::ffi::OsStr::new(s));
+        assert!(turns_compositing_off(None, None), "the default: off");
+        assert!(!turns_compositing_off(os("1"), None), "CHIPBENCH_COMPOSITING=1 keeps it");
+        assert!(turns_compositing_off(os("0"), None), "any other value does not");
+        assert!(!turns_compositing_off(None, os("0")), "WebKit's variable, set by the user, is left as it is");
+    }
 
     struct App {
         window: tauri::WebviewWindow<MockRuntime>,
