@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     chips, clock, ids,
-    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, FailureKind, LlmError, Message, PriceTable, Provider, RetryPolicy},
+    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, FailureKind, LlmError, Message, PriceTable, Provider, ProviderKind, RetryPolicy},
 };
 
 /// What a trace is the record of.
@@ -52,8 +52,8 @@ pub struct CallParams {
     /// The structured-output schema's name (`chips`, `selection`), absent for free text.
     pub response_format: Option<String>,
     /// What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
-    /// real providers never see these; they let a replay on the mock answer an unchanged request
-    /// exactly as the original was answered.
+    /// they let a replay on the mock answer an unchanged request exactly as the original was
+    /// answered. Kept for the mock's calls only: real providers never see them.
     pub seed: Option<String>,
     pub want: Option<u32>,
 }
@@ -159,12 +159,13 @@ impl Recorder {
     /// The finished span (the request's messages and the response's text move into it);
     /// `cost_usd` is the call's cost at the price table.
     pub fn finish(self, ctx: &SpanContext, req: ChatRequest, outcome: Result<ChatResponse, LlmError>, cost_usd: f64) -> Span {
+        let mock = ctx.provider == ProviderKind::Mock.as_str();
         let params = CallParams {
             temperature: req.temperature,
             max_tokens: req.max_tokens,
             response_format: req.kind.schema_name().map(str::to_owned),
-            seed: Some(req.seed_key.clone()),
-            want: Some(req.want as u32),
+            seed: mock.then_some(req.seed_key),
+            want: mock.then_some(req.want as u32),
         };
         let mut span = Span {
             id: self.id,
@@ -307,6 +308,15 @@ mod tests {
         assert_eq!((params.temperature, params.response_format.as_deref(), params.seed.as_deref()), (Some(0.2), Some("chips"), Some("key/generate")));
         assert!(span.started_at <= span.ended_at);
         assert_eq!((span.trace_id.as_str(), span.run_id.as_deref()), ("t", Some("r")));
+    }
+
+    #[test]
+    fn only_the_mocks_calls_keep_what_seeded_the_mock() {
+        let real = SpanContext { provider: "openrouter".into(), ..ctx() };
+        let params = Recorder::start(&real, &req(), None).finish(&real, req(), Err(LlmError::new(FailureKind::Server, "HTTP 503")), 0.0).params.unwrap();
+        assert_eq!(params, CallParams { temperature: Some(0.2), response_format: Some("chips".into()), ..Default::default() });
+        let params = Recorder::start(&ctx(), &req(), None).finish(&ctx(), req(), Err(LlmError::new(FailureKind::Server, "HTTP 503")), 0.0).params.unwrap();
+        assert_eq!((params.seed.as_deref(), params.want), (Some("key/generate"), Some(2)));
     }
 
     #[test]
