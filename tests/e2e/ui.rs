@@ -560,3 +560,33 @@ async fn imported_agents_open_a_conversation_whose_rated_answer_moves_todays_ana
     wait_for_exact(&c, "[data-testid=total-ratings]", "1 (4.00)").await;
     c.close().await.unwrap();
 }
+
+/// The processes of a process group that have not exited (a zombie waits only to be reaped).
+fn live_members(group: i32) -> Vec<String> {
+    let stats = std::fs::read_dir("/proc").unwrap().flatten().filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok());
+    stats
+        .filter_map(|stat| {
+            // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            (fields.get(2)?.parse::<i32>().ok()? == group && fields[0] != "Z").then(|| head.split_once('(').map_or(head, |(_, comm)| comm).to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_driver_leaves_no_process_behind_even_with_its_app_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let c = open_app(&driver, &dir.path().join("ui.db")).await;
+    wait_for(&c, "[data-testid=no-runs]").await;
+    let group = driver.group();
+    let members = live_members(group);
+    assert!(members.iter().any(|m| m.starts_with("WebKitWebDriver")) && members.iter().any(|m| m == "chipbench"), "{members:?}");
+    drop(driver); // as a failed test would, with its session still open
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !live_members(group).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "still running: {:?}", live_members(group));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

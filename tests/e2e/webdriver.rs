@@ -8,9 +8,27 @@ use chipbench_e2e::{available, chipbench_bin};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+/// tauri-driver, leading a process group of its own: the WebKitWebDriver it starts and the apps
+/// that one launches join it.
 pub struct Driver {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     port: u16,
+}
+
+impl Driver {
+    /// The process group: tauri-driver's pid.
+    pub fn group(&self) -> i32 {
+        self.child.id().expect("tauri-driver runs until the driver drops") as i32
+    }
+}
+
+impl Drop for Driver {
+    /// Kills the whole group. Killing tauri-driver alone left its WebKitWebDriver running, and an
+    /// app whose test failed before closing its session.
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+        unsafe { libc::kill(-self.group(), libc::SIGKILL) };
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -55,13 +73,14 @@ async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Op
         .env_remove("OPENROUTER_API_KEY")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .expect("spawn tauri-driver");
     let status = format!("http://127.0.0.1:{port}/status");
     for _ in 0..100 {
         if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
-            return Some(Driver { _child: child, port });
+            return Some(Driver { child, port });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
