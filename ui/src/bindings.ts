@@ -216,8 +216,8 @@ export type CallParams = {
 	response_format: string | null,
 	/**
 	 *  What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
-	 *  real providers never see these; they let a replay on the mock answer an unchanged request
-	 *  exactly as the original was answered.
+	 *  they let a replay on the mock answer an unchanged request exactly as the original was
+	 *  answered. Kept for the mock's calls only: real providers never see them.
 	 */
 	seed: string | null,
 	want: number | null,
