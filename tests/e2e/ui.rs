@@ -580,7 +580,7 @@ async fn a_dropped_driver_leaves_no_process_behind_even_with_its_app_open() {
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let c = open_app(&driver, &dir.path().join("ui.db")).await;
     wait_for(&c, "[data-testid=no-runs]").await;
-    let group = driver.group();
+    let group = driver.group;
     let members = live_members(group);
     assert!(members.iter().any(|m| m.starts_with("WebKitWebDriver")) && members.iter().any(|m| m == "chipbench"), "{members:?}");
     drop(driver); // as a failed test would, with its session still open

@@ -11,15 +11,10 @@ use serde_json::json;
 /// tauri-driver, leading a process group of its own: the WebKitWebDriver it starts and the apps
 /// that one launches join it.
 pub struct Driver {
-    child: tokio::process::Child,
-    port: u16,
-}
-
-impl Driver {
+    _child: tokio::process::Child,
     /// The process group: tauri-driver's pid.
-    pub fn group(&self) -> i32 {
-        self.child.id().expect("tauri-driver runs until the driver drops") as i32
-    }
+    pub group: i32,
+    port: u16,
 }
 
 impl Drop for Driver {
@@ -27,7 +22,7 @@ impl Drop for Driver {
     /// app whose test failed before closing its session.
     fn drop(&mut self) {
         // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
-        unsafe { libc::kill(-self.group(), libc::SIGKILL) };
+        unsafe { libc::kill(-self.group, libc::SIGKILL) };
     }
 }
 
@@ -59,32 +54,41 @@ async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Op
     if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
         return None;
     }
-    let (port, native) = (free_port(), free_port());
-    let mut command = tokio::process::Command::new("tauri-driver");
-    if compositing {
-        // WebKitGTK's WebDriver screenshots never return without accelerated compositing, which
-        // the app turns off by default (app::without_compositing); the page's DOM is the same.
-        command.env("CHIPBENCH_COMPOSITING", "1");
-    }
-    let child = command
-        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-        .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
-        .env("CHIPBENCH_CONFIG_DIR", config)
-        .env_remove("OPENROUTER_API_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn tauri-driver");
-    let status = format!("http://127.0.0.1:{port}/status");
-    for _ in 0..100 {
-        if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
-            return Some(Driver { child, port });
+    // Another process may take a free port before tauri-driver binds it: then it exits, and
+    // fresh ports are tried.
+    for _ in 0..3 {
+        let (port, native) = (free_port(), free_port());
+        let mut command = tokio::process::Command::new("tauri-driver");
+        if compositing {
+            // WebKitGTK's WebDriver screenshots never return without accelerated compositing, which
+            // the app turns off by default (app::without_compositing); the page's DOM is the same.
+            command.env("CHIPBENCH_COMPOSITING", "1");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut child = command
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
+            .env("CHIPBENCH_CONFIG_DIR", config)
+            .env_remove("OPENROUTER_API_KEY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn tauri-driver");
+        let group = child.id().expect("a spawned process has a pid") as i32;
+        let status = format!("http://127.0.0.1:{port}/status");
+        // 30 s: in one fresh-clone CI run, with other tests loading both cores, a UI test's
+        // tauri-driver had not answered after 10 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while child.try_wait().expect("tauri-driver's status").is_none() {
+            if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
+                return Some(Driver { _child: child, group, port });
+            }
+            assert!(std::time::Instant::now() < deadline, "tauri-driver did not answer on {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
-    panic!("tauri-driver did not answer on {status}");
+    panic!("tauri-driver exited three times before answering (ports taken?)");
 }
 
 pub async fn open_app(driver: &Driver, db: &Path) -> Client {
