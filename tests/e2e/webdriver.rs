@@ -11,7 +11,7 @@ use serde_json::json;
 /// tauri-driver, leading a process group of its own: the WebKitWebDriver it starts and the apps
 /// that one launches join it.
 pub struct Driver {
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
     /// The process group: tauri-driver's pid.
     pub group: i32,
     port: u16,
@@ -64,7 +64,7 @@ async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Op
             // the app turns off by default (app::without_compositing); the page's DOM is the same.
             command.env("CHIPBENCH_COMPOSITING", "1");
         }
-        let mut child = command
+        let child = command
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
             .env("CHIPBENCH_CONFIG_DIR", config)
@@ -76,13 +76,15 @@ async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Op
             .spawn()
             .expect("spawn tauri-driver");
         let group = child.id().expect("a spawned process has a pid") as i32;
+        // A Driver from the start, so that every way out of here kills the group.
+        let mut driver = Driver { child, group, port };
         let status = format!("http://127.0.0.1:{port}/status");
         // 30 s: in one fresh-clone CI run, with other tests loading both cores, a UI test's
         // tauri-driver had not answered after 10 s.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while child.try_wait().expect("tauri-driver's status").is_none() {
+        while driver.child.try_wait().expect("tauri-driver's status").is_none() {
             if reqwest::get(&status).await.is_ok_and(|r| r.status().is_success()) {
-                return Some(Driver { _child: child, group, port });
+                return Some(driver);
             }
             assert!(std::time::Instant::now() < deadline, "tauri-driver did not answer on {status}");
             tokio::time::sleep(Duration::from_millis(100)).await;
