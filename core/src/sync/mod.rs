@@ -304,10 +304,11 @@ async fn pull(store: &Store, remote: &Remote) -> Result<u64, SyncError> {
     let me = Sql::Text(store.installation_id().to_owned());
     let (firsts, cursors): (Vec<Stmt>, Vec<PageCursor>) = TABLES.iter().map(|t| next_page(store, t, &me)).collect::<Result<Vec<_>, _>>()?.into_iter().unzip();
     // Step 0 is the transaction's BEGIN.
-    let batch = remote.batch(Batch::transactional(firsts)).await?;
+    let mut steps = remote.batch(Batch::transactional(firsts)).await?.step_results.into_iter().skip(1);
     let mut pulled = 0;
-    for ((t, cursor), first) in TABLES.iter().zip(cursors).zip(batch.step_results.into_iter().skip(1)) {
-        let first = first.ok_or_else(|| SyncError::Protocol(format!("no first page of {}", t.name)))?;
+    for (t, cursor) in TABLES.iter().zip(cursors) {
+        // A missing step, like a step without a result, is the server's error: never a table skipped.
+        let first = steps.next().flatten().ok_or_else(|| SyncError::Protocol(format!("no first page of {}", t.name)))?;
         let mut page = Some((first, cursor));
         loop {
             let (page, PageCursor { rev, within }) = match page.take() {
