@@ -297,13 +297,14 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, ten runs
-/// each, alternating, after one unmeasured run of each (the first runs of a session were the
-/// slowest by 10-20%), against the 50 ms fake server at concurrency 64. The fake runs in this
-/// process, so the child's own CPU time is measured exactly (RUSAGE_CHILDREN). Single runs vary
-/// by about 10% on these machines, so every run is printed beside the medians.
+/// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, in
+/// [`PAIRS`] back-to-back pairs after one unmeasured pair, against the 50 ms fake server at
+/// concurrency 64. The fake runs in this process, so the child's own CPU time is measured exactly
+/// (RUSAGE_CHILDREN). Single runs vary by 10-20% on these machines, so every run is printed beside
+/// the medians and the pairs' ratios.
+const PAIRS: usize = 15;
+
 async fn span_cpu() {
-    const PAIRS: usize = 15;
     let fake = FakeProvider::start_lean().await;
     fake.set_latency(LATENCY);
     let url = fake.base_url();
