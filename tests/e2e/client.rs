@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 fn request() -> ChatRequest {
     ChatRequest {
         model: "test/model".into(),
-        messages: vec![Message::user("Generate 10 chips for a nurse")],
+        messages: vec![Message::user("Generate 10 chips for a nurse")].into(),
         kind: CallKind::Generation,
         temperature: None,
         max_tokens: None,

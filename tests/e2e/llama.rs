@@ -21,7 +21,7 @@ async fn the_client_speaks_to_a_real_llama_cpp_server() {
     let provider = Provider::OpenAi(OpenAiClient::new(ProviderKind::Openai, &url, None));
     let req = ChatRequest {
         model: "smollm2".into(),
-        messages: vec![Message::user("List three short phrases a nurse uses at work, as JSON.")],
+        messages: vec![Message::user("List three short phrases a nurse uses at work, as JSON.")].into(),
         kind: CallKind::Generation,
         temperature: Some(0.0),
         max_tokens: Some(96),

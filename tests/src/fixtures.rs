@@ -129,7 +129,7 @@ pub fn fill_spans(store: &Store, n: usize) -> (String, std::time::Duration) {
             model: Some(format!("model-{}", i % 10)),
             ok: i % 50 != 0,
             error: (i % 50 == 0).then(|| "HTTP 503: upstream overloaded after 5 attempt(s)".into()),
-            messages: Some(vec![Message::user(text(&mut rng, 600))]),
+            messages: Some(vec![Message::user(text(&mut rng, 600))].into()),
             params: Some(CallParams { response_format: Some("chips".into()), ..CallParams::default() }),
             response: Some(response),
             parsed: None,

@@ -72,7 +72,7 @@ impl TestContext<'_> {
         let Call { model, kind, step, prompt, want } = call;
         let req = ChatRequest {
             model: model.to_owned(),
-            messages: vec![Message::user(prompt)],
+            messages: vec![Message::user(prompt)].into(),
             kind,
             temperature: None,
             max_tokens: None,

@@ -236,7 +236,7 @@ async fn run_cell(s: &Shared, mut cell: GridCell, row: &[String]) -> Done {
     };
     let request = |model: &str, kind, text: String, step: &str| ChatRequest {
         model: model.to_owned(),
-        messages: vec![Message::user(text)],
+        messages: vec![Message::user(text)].into(),
         kind,
         temperature: s.temperature,
         max_tokens: s.max_tokens,

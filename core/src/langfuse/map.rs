@@ -85,7 +85,7 @@ pub fn trace(v: &Value) -> Option<(TraceRow, Span)> {
         model: None,
         ok: true,
         error: None,
-        messages,
+        messages: messages.map(Into::into),
         params: None,
         response: response_of(o.get("output")),
         parsed: None,
@@ -163,7 +163,7 @@ pub fn observation(v: &Value, trace_names: &dyn Fn(&str) -> Option<String>) -> (
             max_tokens: parameter("max_tokens").or_else(|| parameter("maxTokens")).map(|t| t as u32),
             ..CallParams::default()
         }),
-        messages,
+        messages: messages.map(Into::into),
         response: response_of(o.get("output")),
         parsed: None,
         retries: Vec::new(),

@@ -199,7 +199,7 @@ mod tests {
     fn req(model: &str, seed: &str, kind: CallKind) -> ChatRequest {
         ChatRequest {
             model: model.into(),
-            messages: vec![Message::user("Generate chips for Healthcare workers wanting promotion")],
+            messages: vec![Message::user("Generate chips for Healthcare workers wanting promotion")].into(),
             kind,
             temperature: None,
             max_tokens: None,

@@ -37,6 +37,58 @@ impl Message {
     }
 }
 
+/// A call's messages and, once made, their JSON: the request body embeds it, and storing the
+/// call's span reuses it, where escaping every prompt a second time was a sixth of what recording
+/// a span cost a batch (issue 5's CPU budget). The list cannot change after it is made, so the
+/// JSON always matches it.
+#[derive(Debug, Clone, Default)]
+pub struct Messages {
+    list: Vec<Message>,
+    json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+}
+
+impl Messages {
+    /// The messages as a JSON array, made on first use.
+    pub fn json(&self) -> &serde_json::value::RawValue {
+        self.json.get_or_init(|| serde_json::value::to_raw_value(&self.list).expect("messages serialise"))
+    }
+
+    pub fn into_vec(self) -> Vec<Message> {
+        self.list
+    }
+}
+
+impl From<Vec<Message>> for Messages {
+    fn from(list: Vec<Message>) -> Messages {
+        Messages { list, json: Default::default() }
+    }
+}
+
+impl std::ops::Deref for Messages {
+    type Target = [Message];
+    fn deref(&self) -> &[Message] {
+        &self.list
+    }
+}
+
+impl PartialEq for Messages {
+    fn eq(&self, other: &Messages) -> bool {
+        self.list == other.list
+    }
+}
+
+impl Serialize for Messages {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Messages {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Messages, D::Error> {
+        Vec::deserialize(d).map(Messages::from)
+    }
+}
+
 /// What a call is for; names the structured-output schema (the response contract), if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -108,7 +160,7 @@ impl CallKind {
 #[derive(Debug, Clone)]
 pub struct ChatRequest {
     pub model: String,
-    pub messages: Vec<Message>,
+    pub messages: Messages,
     pub kind: CallKind,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
@@ -272,6 +324,16 @@ impl PriceTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_json_is_the_list_as_json_and_round_trips() {
+        let list = vec![Message { role: Role::System, content: "Answer in JSON.".into() }, Message::user("say \"hi\"\nthen stop")];
+        let messages = Messages::from(list.clone());
+        assert_eq!(messages.json().get(), serde_json::to_string(&list).unwrap());
+        let back: Messages = serde_json::from_str(messages.json().get()).unwrap();
+        assert_eq!((back == messages, &*back), (true, list.as_slice()), "equal by their list, whether or not the JSON was made");
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&list).unwrap(), "serialised as the plain list");
+    }
 
     #[test]
     fn cost_uses_dollars_per_million_tokens() {

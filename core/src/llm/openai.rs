@@ -3,11 +3,27 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, value::RawValue, Value};
 
 use super::{ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
 
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+
+#[derive(Serialize)]
+struct Body<'r> {
+    model: &'r str,
+    messages: &'r RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    /// OpenRouter reports the billed cost only when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Value>,
+}
 
 pub struct OpenAiClient {
     http: reqwest::Client,
@@ -41,24 +57,18 @@ impl OpenAiClient {
         &self.base_url
     }
 
-    fn body(&self, req: &ChatRequest) -> Value {
-        let mut body = json!({"model": req.model, "messages": req.messages});
-        if let Some(name) = req.kind.schema_name() {
-            body["response_format"] = json!({
-                "type": "json_schema",
-                "json_schema": {"name": name, "strict": true, "schema": req.kind.schema()}
-            });
+    /// The request body. Typed, so the messages go in as the JSON they already are.
+    fn body<'r>(&self, req: &'r ChatRequest) -> Body<'r> {
+        Body {
+            model: &req.model,
+            messages: req.messages.json(),
+            response_format: req.kind.schema_name().map(|name| {
+                json!({"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": req.kind.schema()}})
+            }),
+            temperature: req.temperature,
+            max_tokens: req.max_tokens,
+            usage: (self.kind == ProviderKind::Openrouter).then(|| json!({"include": true})),
         }
-        if let Some(t) = req.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(m) = req.max_tokens {
-            body["max_tokens"] = json!(m);
-        }
-        if self.kind == ProviderKind::Openrouter {
-            body["usage"] = json!({"include": true});
-        }
-        body
     }
 
     pub async fn attempt(&self, req: &ChatRequest, timeout: Duration) -> Result<ChatResponse, LlmError> {
@@ -135,15 +145,17 @@ mod tests {
         let c = OpenAiClient::new(ProviderKind::Openrouter, "http://x/", None);
         let req = ChatRequest {
             model: "m".into(),
-            messages: vec![super::super::Message::user("hi")],
+            messages: vec![super::super::Message::user("hi \"there\"")].into(),
             kind: super::super::CallKind::Selection,
             temperature: None,
             max_tokens: None,
             seed_key: "k".into(),
             want: 0,
         };
-        let body = c.body(&req);
+        let body = serde_json::to_value(c.body(&req)).unwrap();
+        assert_eq!(body["messages"], json!([{"role": "user", "content": "hi \"there\""}]));
         assert_eq!(body["response_format"]["json_schema"]["name"], "selection");
+        assert!(body.get("temperature").is_none(), "unset parameters are left out");
         assert_eq!(body["usage"]["include"], true, "OpenRouter reports billed cost only when asked");
         assert!(body.get("seed_key").is_none());
         assert_eq!(c.base_url(), "http://x");

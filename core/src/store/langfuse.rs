@@ -145,7 +145,7 @@ impl Store {
                     span_id: span.id,
                     name: name.unwrap_or_else(|| "(unnamed)".into()),
                     timestamp,
-                    messages: span.messages.unwrap_or_default(),
+                    messages: span.messages.map(crate::llm::Messages::into_vec).unwrap_or_default(),
                     response: span.response,
                 })
             })

@@ -347,9 +347,10 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
     let mut shares: Vec<TraceShare> = Vec::new();
     let mut share_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut daily = super::analytics::DailyShares::adding();
-    // The JSON columns are written through buffers reused across the group's spans: one
-    // allocation per column and group, where serde_json's growing strings took several per span.
-    let (mut messages, mut call_params, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
+    // The messages' JSON is usually made already (the request body embeds it). The other JSON
+    // columns are written through buffers reused across the group's spans: one allocation per
+    // column and group, where serde_json's growing strings took several per span.
+    let (mut call_params, mut attempts) = (Vec::new(), Vec::new());
     for s in spans {
         let inserted = stmt.execute(params![
             s.id,
@@ -364,7 +365,7 @@ pub(crate) fn insert_spans(tx: &Connection, origin: &str, spans: &[Span]) -> rus
             s.model,
             if s.ok { "ok" } else { "error" },
             s.error,
-            s.messages.as_ref().map(|m| json_into(&mut messages, m)),
+            s.messages.as_ref().map(|m| m.json().get()),
             s.params.as_ref().map(|p| json_into(&mut call_params, p)),
             s.response,
             if s.retries.is_empty() { "[]" } else { json_into(&mut attempts, &s.retries) },
@@ -597,7 +598,7 @@ pub(crate) mod tests {
             model: Some("m".into()),
             ok: true,
             error: None,
-            messages: Some(vec![Message::user(prompt)]),
+            messages: Some(vec![Message::user(prompt)].into()),
             params: Some(CallParams::default()),
             response: Some(response.into()),
             parsed: None,

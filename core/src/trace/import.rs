@@ -184,7 +184,7 @@ fn convert(s: SourceSpan) -> Result<Span, String> {
         model: text("llm.model"),
         ok,
         error: s.error_message.or_else(|| (!ok).then(|| "error (no message)".to_owned())),
-        messages,
+        messages: messages.map(Into::into),
         params,
         response: text("llm.completion"),
         parsed: None,

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{diff, recorded_call, Span, SpanContext, SpanObserver, TraceKind};
 use crate::{
     ids,
-    llm::{settings::Env, CallKind, ChatRequest, Message, PriceTable, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
+    llm::{settings::Env, CallKind, ChatRequest, Message, Messages, PriceTable, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
     store::{Store, StoreError},
 };
 
@@ -97,14 +97,14 @@ impl Lab<'_> {
         }
         let model = req.model.clone().or_else(|| original.model.clone()).expect("an LLM call has a model");
         let prices = self.known_models(std::slice::from_ref(&model))?;
-        let messages = req.messages.clone().or_else(|| original.messages.clone()).unwrap_or_default();
+        let messages = req.messages.clone().or_else(|| original.messages.clone().map(Messages::into_vec)).unwrap_or_default();
         check_messages(&messages)?;
         let recorded_provider = original.provider.as_deref().and_then(ProviderKind::parse);
         let provider = ProviderSettings::resolve(req.provider.or(recorded_provider), None, self.env)?.build();
         let params = original.params.clone().unwrap_or_default();
         let chat = ChatRequest {
             model,
-            messages,
+            messages: messages.into(),
             kind: CallKind::parse(&original.kind).unwrap_or(CallKind::Chat),
             temperature: req.temperature.or(params.temperature),
             max_tokens: req.max_tokens.or(params.max_tokens),
@@ -150,7 +150,7 @@ impl Lab<'_> {
         for (i, model) in req.models.iter().enumerate() {
             let chat = ChatRequest {
                 model: model.clone(),
-                messages: req.messages.clone(),
+                messages: req.messages.clone().into(),
                 kind: CallKind::Chat,
                 temperature: req.temperature,
                 max_tokens: req.max_tokens,
@@ -217,7 +217,7 @@ mod tests {
         span.id = ids::new_id();
         span.trace_id = ids::new_id();
         span.kind = "generation".into();
-        span.messages = Some(vec![Message::user("Generate 6 chips for a person in Healthcare who wants to become Charge Nurse")]);
+        span.messages = Some(vec![Message::user("Generate 6 chips for a person in Healthcare who wants to become Charge Nurse")].into());
         span.params = Some(crate::trace::CallParams { response_format: Some("chips".into()), seed: Some("key/generate".into()), ..Default::default() });
         span.response = Some(r#"{"chips":[]}"#.into());
         store.insert_spans(std::slice::from_ref(&span)).unwrap();

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     chips, clock, ids,
-    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, FailureKind, LlmError, Message, PriceTable, Provider, ProviderKind, RetryPolicy},
+    llm::{CallKind, ChatRequest, ChatResponse, FailedAttempt, FailureKind, LlmError, Messages, PriceTable, Provider, ProviderKind, RetryPolicy},
 };
 
 /// What a trace is the record of.
@@ -75,7 +75,8 @@ pub struct Span {
     pub model: Option<String>,
     pub ok: bool,
     pub error: Option<String>,
-    pub messages: Option<Vec<Message>>,
+    #[cfg_attr(feature = "specta", specta(type = Option<Vec<crate::llm::Message>>))]
+    pub messages: Option<Messages>,
     pub params: Option<CallParams>,
     pub response: Option<String>,
     /// The response read by the response contract (chips or selected ids), or why it could not be;
@@ -246,7 +247,7 @@ pub fn parsed_output(kind: CallKind, text: &str) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{FailureKind, Role};
+    use crate::llm::{FailureKind, Message, Role};
 
     fn ctx() -> SpanContext {
         SpanContext {
@@ -262,7 +263,7 @@ mod tests {
     fn req() -> ChatRequest {
         ChatRequest {
             model: "m".into(),
-            messages: vec![Message { role: Role::User, content: "Generate chips".into() }],
+            messages: vec![Message { role: Role::User, content: "Generate chips".into() }].into(),
             kind: CallKind::Generation,
             temperature: Some(0.2),
             max_tokens: None,
