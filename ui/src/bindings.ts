@@ -208,19 +208,23 @@ export type BatchRequest = {
 	max_cost_usd: number | null,
 };
 
-/**  A call's parameters besides its messages: what a replay may change and sends again. */
+/**
+ *  A call's parameters besides its messages: what a replay may change and sends again. Unset
+ *  ones are left out of the JSON (a batch's calls set one or none of them; writing five nulls
+ *  per span showed in issue 5's CPU budget); a missing field reads as unset.
+ */
 export type CallParams = {
-	temperature: number | null,
-	max_tokens: number | null,
+	temperature?: number | null,
+	max_tokens?: number | null,
 	/**  The structured-output schema's name (`chips`, `selection`), absent for free text. */
-	response_format: string | null,
+	response_format?: string | null,
 	/**
 	 *  What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
 	 *  they let a replay on the mock answer an unchanged request exactly as the original was
 	 *  answered. Kept for the mock's calls only: real providers never see them.
 	 */
-	seed: string | null,
-	want: number | null,
+	seed?: string | null,
+	want?: number | null,
 };
 
 /**  Calls, errors, tokens, cost and latency of a group of calls. */

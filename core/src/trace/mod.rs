@@ -43,18 +43,25 @@ impl TraceKind {
     }
 }
 
-/// A call's parameters besides its messages: what a replay may change and sends again.
+/// A call's parameters besides its messages: what a replay may change and sends again. Unset
+/// ones are left out of the JSON (a batch's calls set one or none of them; writing five nulls
+/// per span showed in issue 5's CPU budget); a missing field reads as unset.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CallParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
     /// The structured-output schema's name (`chips`, `selection`), absent for free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_format: Option<String>,
     /// What seeded the mock provider, and how many chips (or step-1 chips) the call was about:
     /// they let a replay on the mock answer an unchanged request exactly as the original was
     /// answered. Kept for the mock's calls only: real providers never see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub want: Option<u32>,
 }
 
@@ -318,6 +325,15 @@ mod tests {
         assert_eq!(params, CallParams { temperature: Some(0.2), response_format: Some("chips".into()), ..Default::default() });
         let params = Recorder::start(&ctx(), &req(), None).finish(&ctx(), req(), Err(LlmError::new(FailureKind::Server, "HTTP 503")), 0.0).params.unwrap();
         assert_eq!((params.seed.as_deref(), params.want), (Some("key/generate"), Some(2)));
+    }
+
+    #[test]
+    fn call_params_leave_out_what_is_unset_and_read_either_shape() {
+        let params = CallParams { response_format: Some("chips".into()), ..Default::default() };
+        assert_eq!(serde_json::to_string(&params).unwrap(), r#"{"response_format":"chips"}"#);
+        let written_with_nulls = r#"{"temperature":null,"max_tokens":null,"response_format":"chips","seed":null,"want":null}"#;
+        assert_eq!(serde_json::from_str::<CallParams>(written_with_nulls).unwrap(), params);
+        assert_eq!(serde_json::from_str::<CallParams>("{}").unwrap(), CallParams::default());
     }
 
     #[test]
