@@ -6,7 +6,7 @@
 //! - peak RSS of the `chipbench` binary running a 10,080-test mock batch;
 //! - sync: 50,400 results pushed to and pulled from a real Turso server (when CHIPBENCH_TURSODB is set);
 //! - spans: the CPU time recording spans adds to a batch (the binary, concurrency 64, 50 ms fake
-//!   server, with and without `--no-spans`);
+//!   server, with and without `--no-spans`), and the instructions it adds under callgrind;
 //! - writer: the same spans' cost on the writer thread alone, without the network's noise;
 //! - traces: search over 100,000 spans of about 1 KB (1,000,000
 //!   with CHIPBENCH_BENCH_FULL=1) for a word, a phrase and a prefix; opening a trace of 20 spans;
@@ -301,7 +301,8 @@ fn ms(d: Duration) -> f64 {
 /// [`PAIRS`] back-to-back pairs after one unmeasured pair, against the 50 ms fake server at
 /// concurrency 64. The fake runs in this process, so the child's own CPU time is measured exactly
 /// (RUSAGE_CHILDREN). Single runs vary by 10-20% on these machines, so every run is printed beside
-/// the medians and the pairs' ratios.
+/// the medians and the pairs' ratios. Then one pair runs under callgrind (when valgrind is
+/// installed), whose instruction counts repeat within about 0.5%: the figure to compare changes by.
 const PAIRS: usize = 15;
 
 async fn span_cpu() {
@@ -313,15 +314,8 @@ async fn span_cpu() {
     for round in 0..2 * (PAIRS + 1) {
         // Every other pair runs without spans first, so neither mode always runs first.
         let spans = (round % 2 == 0) == (round / 2 % 2 == 0);
-        let dir = tempfile::tempdir().unwrap();
-        let mut args = vec!["--db".to_string(), dir.path().join("cpu.db").display().to_string()];
-        args.extend(["--batch", "--all", "--provider", "openai", "--base-url", &url, "--concurrency", "64"].map(String::from));
-        if !spans {
-            args.push("--no-spans".into());
-        }
         let before = children_cpu();
-        let out = tokio::process::Command::new(chipbench_e2e::chipbench_bin()).args(&args).env_remove("OPENROUTER_API_KEY").output().await.unwrap();
-        assert!(out.status.code().unwrap_or(99) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        span_batch(None, &url, spans).await;
         let cpu = children_cpu() - before;
         match (round < 2, spans) {
             (true, _) => {}
@@ -345,6 +339,44 @@ async fn span_cpu() {
         100.0 * ratios[PAIRS / 4],
         100.0 * ratios[3 * PAIRS / 4],
     );
+    let Some(counted) = valgrind() else {
+        println!("spans: instruction counts skipped (no valgrind on PATH)");
+        return;
+    };
+    let mut instructions = [0u64; 2];
+    for (n, spans) in instructions.iter_mut().zip([true, false]) {
+        let stderr = span_batch(Some(&counted), &url, spans).await;
+        let collected = stderr.lines().find_map(|l| l.split_once("Collected :")).map(|(_, n)| n.trim().replace(',', ""));
+        *n = collected.and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no instruction count in valgrind's output:\n{stderr}"));
+    }
+    println!(
+        "spans under callgrind (one pair; its counts repeat within about 0.5%, where CPU time moves by 10-20%): {:.0}M instructions with spans, {:.0}M with --no-spans: recording adds {:.1}%",
+        instructions[0] as f64 / 1e6,
+        instructions[1] as f64 / 1e6,
+        100.0 * (instructions[0] as f64 / instructions[1] as f64 - 1.0)
+    );
+}
+
+/// `valgrind` counting instructions, when it is installed.
+fn valgrind() -> Option<Vec<String>> {
+    let found = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    found.then(|| ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"].map(String::from).to_vec())
+}
+
+/// Runs the spans figure's batch on a fresh database (under `wrapper`, if any); returns stderr.
+async fn span_batch(wrapper: Option<&[String]>, url: &str, spans: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = wrapper.unwrap_or_default().to_vec();
+    args.push(chipbench_e2e::chipbench_bin().display().to_string());
+    args.extend(["--db".to_string(), dir.path().join("cpu.db").display().to_string()]);
+    args.extend(["--batch", "--all", "--provider", "openai", "--base-url", url, "--concurrency", "64"].map(String::from));
+    if !spans {
+        args.push("--no-spans".into());
+    }
+    let out = tokio::process::Command::new(&args[0]).args(&args[1..]).env_remove("OPENROUTER_API_KEY").output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.code().unwrap_or(99) <= 1, "{stderr}");
+    stderr
 }
 
 /// What storing spans costs the writer thread alone: a 2,880-test mock batch's spans and results
