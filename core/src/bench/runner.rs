@@ -11,7 +11,7 @@ use std::{
     collections::HashSet,
     sync::{
         atomic::{AtomicU64, Ordering},
-        mpsc, Arc,
+        Arc,
     },
     time::Duration,
 };
@@ -190,6 +190,13 @@ impl Runner {
                 tally.counts.in_flight = tasks.len() as u64;
                 tally.record(done.expect("test tasks do not panic"), &tx, &shared, &progress);
             }
+            // A provider that answers faster than the database writes: the next test waits for
+            // the writer, so memory holds a bounded number of finished tests.
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => {}
+                _ = tx.room() => {}
+            }
             if stop.is_cancelled() {
                 tally.stop(StopCause::User, "interrupted by user".into(), &progress);
             }
@@ -289,7 +296,7 @@ impl Tally {
         }
     }
 
-    fn record(&mut self, (key, outcome): (TestKey, TestOutcome), tx: &mpsc::Sender<Finished>, shared: &Shared, progress: &impl Fn(Progress)) {
+    fn record(&mut self, (key, outcome): (TestKey, TestOutcome), tx: &writer::Queue<Finished>, shared: &Shared, progress: &impl Fn(Progress)) {
         let TestOutcome { result, spans } = outcome;
         let (stored, failure) = match result {
             Ok(r) => (Some(r), None),

@@ -3,7 +3,10 @@
 //! grid runner both hand their results to one.
 
 use std::{
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -17,8 +20,43 @@ use super::Result;
 pub const COMMIT_EVERY: Duration = Duration::from_millis(200);
 const MAX_GROUP: usize = 512;
 
+/// Sent items the writer holds before a runner waits for room: a batch whose provider answers
+/// faster than its database writes would otherwise queue its whole output in memory (a
+/// 10,080-test instant mock batch peaked at 151-166 MB, most of it finished tests waiting).
+pub const MAX_QUEUED: usize = 4 * MAX_GROUP;
+
 /// Where to send work, and the thread, which returns the first write error when it ends.
-pub type Writer<T> = (mpsc::Sender<T>, std::thread::JoinHandle<Option<String>>);
+pub type Writer<T> = (Queue<T>, std::thread::JoinHandle<Option<String>>);
+
+/// The sending side: counts what the writer has not written yet.
+pub struct Queue<T> {
+    tx: mpsc::Sender<T>,
+    backlog: Arc<Backlog>,
+}
+
+#[derive(Default)]
+struct Backlog {
+    queued: AtomicUsize,
+    drained: tokio::sync::Notify,
+}
+
+impl<T> Queue<T> {
+    /// Queues an item; fails (giving it back) once the writer has ended.
+    pub fn send(&self, item: T) -> std::result::Result<(), mpsc::SendError<T>> {
+        self.tx.send(item)?;
+        self.backlog.queued.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Waits until fewer than [`MAX_QUEUED`] items wait to be written.
+    pub async fn room(&self) {
+        // The writer leaves a permit after every group, so a wake-up between the check and the
+        // wait is not lost.
+        while self.backlog.queued.load(Ordering::Acquire) >= MAX_QUEUED {
+            self.backlog.drained.notified().await;
+        }
+    }
+}
 
 /// Starts the writer thread. It blocks for one item, waits out [`COMMIT_EVERY`] since its last
 /// commit (unless the last group was full), takes whatever else has queued (up to 512 items) and
@@ -27,6 +65,8 @@ pub type Writer<T> = (mpsc::Sender<T>, std::thread::JoinHandle<Option<String>>);
 /// message it returns.
 pub fn spawn<T: Send + 'static>(name: &str, idle: Duration, mut write: impl FnMut(Vec<T>) -> Result<()> + Send + 'static) -> Writer<T> {
     let (tx, rx) = mpsc::channel::<T>();
+    let backlog = Arc::new(Backlog::default());
+    let drained = backlog.clone();
     let handle = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
@@ -45,13 +85,16 @@ pub fn spawn<T: Send + 'static>(name: &str, idle: Duration, mut write: impl FnMu
                 last_commit = Instant::now();
                 group.extend(rx.try_iter().take(MAX_GROUP));
                 behind = group.len() > MAX_GROUP;
+                let written = group.len();
                 if let Err(e) = write(group) {
                     return Some(e.to_string());
                 }
+                drained.queued.fetch_sub(written, Ordering::AcqRel);
+                drained.drained.notify_one();
             }
         })
         .expect("spawn writer thread");
-    (tx, handle)
+    (Queue { tx, backlog }, handle)
 }
 
 #[cfg(test)]
@@ -77,6 +120,29 @@ mod tests {
         // One wait before the first group at most; five waits would take 1 s.
         assert!(started.elapsed() < 3 * COMMIT_EVERY, "took {:?}", started.elapsed());
         assert_eq!(*groups.lock().unwrap(), vec![MAX_GROUP + 1; 5]);
+    }
+
+    /// A sender waits for room while the writer is behind by [`MAX_QUEUED`] items, and goes on
+    /// once a group is written.
+    #[tokio::test]
+    async fn a_sender_waits_while_the_writer_is_behind() {
+        let (release, gate) = mpsc::channel::<()>();
+        let (tx, handle) = spawn("test-writer", Duration::from_secs(60), move |_group: Vec<usize>| {
+            gate.recv().ok();
+            Ok(())
+        });
+        for i in 0..MAX_QUEUED {
+            tx.send(i).unwrap();
+        }
+        let waited = tokio::time::timeout(Duration::from_millis(300), tx.room()).await;
+        assert!(waited.is_err(), "no room while {MAX_QUEUED} items wait");
+        for _ in 0..MAX_QUEUED {
+            release.send(()).unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(10), tx.room()).await.expect("room once groups are written");
+        drop(tx);
+        drop(release);
+        assert_eq!(handle.join().unwrap(), None);
     }
 
     #[test]
