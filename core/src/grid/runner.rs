@@ -121,7 +121,16 @@ impl GridRunner {
                 stopped = Some((GridStatus::Cancelled, "cancelled by user".into()));
                 shared.calls.cancel();
             }
-            let next = if stopped.is_none() && tasks.len() < run.concurrency as usize { pending.next() } else { None };
+            let free = stopped.is_none() && tasks.len() < run.concurrency as usize;
+            if free {
+                // As in a batch: a provider faster than the database waits for the writer.
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => continue,
+                    _ = tx.room() => {}
+                }
+            }
+            let next = if free { pending.next() } else { None };
             if let Some(mut cell) = next {
                 cell.status = CellStatus::Running;
                 cell.attempts += 1;
