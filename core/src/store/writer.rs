@@ -4,7 +4,7 @@
 
 use std::{
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         mpsc, Arc,
     },
     time::{Duration, Instant},
@@ -37,6 +37,8 @@ pub struct Queue<T> {
 #[derive(Default)]
 struct Backlog {
     queued: AtomicUsize,
+    /// The writer has ended (a failed write): nothing will drain, so no one may wait.
+    ended: AtomicBool,
     drained: tokio::sync::Notify,
 }
 
@@ -48,11 +50,12 @@ impl<T> Queue<T> {
         Ok(())
     }
 
-    /// Waits until fewer than [`MAX_QUEUED`] items wait to be written.
+    /// Waits until fewer than [`MAX_QUEUED`] items wait to be written, or the writer has ended
+    /// (the next send then fails, which the runner reports).
     pub async fn room(&self) {
-        // The writer leaves a permit after every group, so a wake-up between the check and the
-        // wait is not lost.
-        while self.backlog.queued.load(Ordering::Acquire) >= MAX_QUEUED {
+        // The writer leaves a permit after every group and when it ends, so a wake-up between
+        // the check and the wait is not lost.
+        while self.backlog.queued.load(Ordering::Acquire) >= MAX_QUEUED && !self.backlog.ended.load(Ordering::Acquire) {
             self.backlog.drained.notified().await;
         }
     }
@@ -70,31 +73,40 @@ pub fn spawn<T: Send + 'static>(name: &str, idle: Duration, mut write: impl FnMu
     let handle = std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
-            let (mut last_commit, mut behind) = (Instant::now(), false);
-            loop {
-                let mut group = match rx.recv_timeout(idle) {
-                    Ok(first) => vec![first],
-                    Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-                };
-                // A full group means work arrives faster than groups are written: waiting would
-                // let the queue, and memory, grow without bound.
-                if let Some(wait) = (last_commit + COMMIT_EVERY).checked_duration_since(Instant::now()).filter(|_| !behind) {
-                    std::thread::sleep(wait);
-                }
-                last_commit = Instant::now();
-                group.extend(rx.try_iter().take(MAX_GROUP));
-                behind = group.len() > MAX_GROUP;
-                let written = group.len();
-                if let Err(e) = write(group) {
-                    return Some(e.to_string());
-                }
-                drained.queued.fetch_sub(written, Ordering::AcqRel);
-                drained.drained.notify_one();
-            }
+            // The receiver is dropped before the end is announced, so a send after it fails.
+            let error = write_groups(rx, idle, &mut write, &drained);
+            drained.ended.store(true, Ordering::Release);
+            drained.drained.notify_one();
+            error
         })
         .expect("spawn writer thread");
     (Queue { tx, backlog }, handle)
+}
+
+/// The writer thread's loop; returns the first write error, or `None` once every sender is gone.
+fn write_groups<T>(rx: mpsc::Receiver<T>, idle: Duration, write: &mut impl FnMut(Vec<T>) -> Result<()>, backlog: &Backlog) -> Option<String> {
+    let (mut last_commit, mut behind) = (Instant::now(), false);
+    loop {
+        let mut group = match rx.recv_timeout(idle) {
+            Ok(first) => vec![first],
+            Err(mpsc::RecvTimeoutError::Timeout) => Vec::new(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        };
+        // A full group means work arrives faster than groups are written: waiting would
+        // let the queue, and memory, grow without bound.
+        if let Some(wait) = (last_commit + COMMIT_EVERY).checked_duration_since(Instant::now()).filter(|_| !behind) {
+            std::thread::sleep(wait);
+        }
+        last_commit = Instant::now();
+        group.extend(rx.try_iter().take(MAX_GROUP));
+        behind = group.len() > MAX_GROUP;
+        let written = group.len();
+        if let Err(e) = write(group) {
+            return Some(e.to_string());
+        }
+        backlog.queued.fetch_sub(written, Ordering::AcqRel);
+        backlog.drained.notify_one();
+    }
 }
 
 #[cfg(test)]
@@ -154,5 +166,17 @@ mod tests {
             tx.send(i).unwrap();
         }
         assert_eq!(handle.join().unwrap().as_deref(), Some("item 3"));
+    }
+
+    /// A writer that failed drains nothing: a sender waiting for room must not wait forever.
+    #[tokio::test]
+    async fn a_failed_writer_leaves_no_sender_waiting() {
+        let (tx, handle) = spawn("test-writer", Duration::from_secs(60), |_group: Vec<usize>| Err(crate::store::StoreError::Invalid("disk full".into())));
+        for i in 0..MAX_QUEUED {
+            tx.send(i).unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(10), tx.room()).await.expect("room() returns once the writer has ended");
+        assert_eq!(handle.join().unwrap().as_deref(), Some("disk full"));
+        assert!(tx.send(0).is_err(), "the next send reports the ended writer");
     }
 }
