@@ -315,7 +315,7 @@ async fn span_cpu() {
         // Every other pair runs without spans first, so neither mode always runs first.
         let spans = (round % 2 == 0) == (round / 2 % 2 == 0);
         let before = children_cpu();
-        span_batch(None, &url, spans).await;
+        span_batch(&[], &url, spans).await;
         let cpu = children_cpu() - before;
         match (round < 2, spans) {
             (true, _) => {}
@@ -339,13 +339,14 @@ async fn span_cpu() {
         100.0 * ratios[PAIRS / 4],
         100.0 * ratios[3 * PAIRS / 4],
     );
-    let Some(counted) = valgrind() else {
+    let has_valgrind = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_valgrind {
         println!("spans: instruction counts skipped (no valgrind on PATH)");
         return;
-    };
+    }
     let mut instructions = [0u64; 2];
     for (n, spans) in instructions.iter_mut().zip([true, false]) {
-        let stderr = span_batch(Some(&counted), &url, spans).await;
+        let stderr = span_batch(&CALLGRIND, &url, spans).await;
         let collected = stderr.lines().find_map(|l| l.split_once("Collected :")).map(|(_, n)| n.trim().replace(',', ""));
         *n = collected.and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no instruction count in valgrind's output:\n{stderr}"));
     }
@@ -357,16 +358,13 @@ async fn span_cpu() {
     );
 }
 
-/// `valgrind` counting instructions, when it is installed.
-fn valgrind() -> Option<Vec<String>> {
-    let found = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
-    found.then(|| ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"].map(String::from).to_vec())
-}
+/// The command that runs a program counting its instructions.
+const CALLGRIND: [&str; 3] = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"];
 
-/// Runs the spans figure's batch on a fresh database (under `wrapper`, if any); returns stderr.
-async fn span_batch(wrapper: Option<&[String]>, url: &str, spans: bool) -> String {
+/// Runs the spans figure's batch on a fresh database (under `wrapper`, if not empty); returns stderr.
+async fn span_batch(wrapper: &[&str], url: &str, spans: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let mut args: Vec<String> = wrapper.unwrap_or_default().to_vec();
+    let mut args: Vec<String> = wrapper.iter().map(|a| a.to_string()).collect();
     args.push(chipbench_e2e::chipbench_bin().display().to_string());
     args.extend(["--db".to_string(), dir.path().join("cpu.db").display().to_string()]);
     args.extend(["--batch", "--all", "--provider", "openai", "--base-url", url, "--concurrency", "64"].map(String::from));
