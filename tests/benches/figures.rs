@@ -301,7 +301,7 @@ fn ms(d: Duration) -> f64 {
 /// [`PAIRS`] back-to-back pairs after one unmeasured pair, against the 50 ms fake server at
 /// concurrency 64. The fake runs in this process, so the child's own CPU time is measured exactly
 /// (RUSAGE_CHILDREN). Single runs vary by 10-20% on these machines, so every run is printed beside
-/// the medians and the pairs' ratios. Then one pair runs under callgrind (when valgrind is
+/// the medians and the pairs' ratios, and the system time and page faults beside those. Then one pair runs under callgrind (when valgrind is
 /// installed), whose instruction counts repeat within about 0.5%: the figure to compare changes by.
 const PAIRS: usize = 15;
 
@@ -314,15 +314,24 @@ async fn span_cpu() {
     for round in 0..2 * (PAIRS + 1) {
         // Every other pair runs without spans first, so neither mode always runs first.
         let spans = (round % 2 == 0) == (round / 2 % 2 == 0);
-        let before = children_cpu();
+        let before = ChildUsage::now();
         span_batch(&[], &url, spans).await;
-        let cpu = children_cpu() - before;
+        let used = ChildUsage::now().since(&before);
         match (round < 2, spans) {
             (true, _) => {}
-            (false, true) => with.push(cpu),
-            (false, false) => without.push(cpu),
+            (false, true) => with.push(used),
+            (false, false) => without.push(used),
         }
     }
+    // The kernel's share (WAL writes, page faults) was about a third of what spans cost in a profile.
+    let system = |xs: &[ChildUsage]| median(xs.iter().map(|u| u.system).collect());
+    let faults = |xs: &[ChildUsage]| {
+        let mut f: Vec<i64> = xs.iter().map(|u| u.minor_faults).collect();
+        f.sort();
+        f[f.len() / 2]
+    };
+    let (system_with, system_without, faults_with, faults_without) = (system(&with), system(&without), faults(&with), faults(&without));
+    let (with, without): (Vec<Duration>, Vec<Duration>) = (with.iter().map(ChildUsage::cpu).collect(), without.iter().map(ChildUsage::cpu).collect());
     // Each pair ran back to back, so its ratio is free of the machine's slower drifts (whole
     // runs of this bench moved by 20% in a session), which the medians of each mode are not.
     let mut ratios: Vec<f64> = with.iter().zip(&without).map(|(w, wo)| w.as_secs_f64() / wo.as_secs_f64() - 1.0).collect();
@@ -338,6 +347,11 @@ async fn span_cpu() {
         100.0 * ratios[PAIRS / 2],
         100.0 * ratios[PAIRS / 4],
         100.0 * ratios[3 * PAIRS / 4],
+    );
+    println!(
+        "spans: of that, system time {:.2} s with spans, {:.2} s without; minor page faults {faults_with} and {faults_without} (medians)",
+        system_with.as_secs_f64(),
+        system_without.as_secs_f64(),
     );
     let has_valgrind = std::process::Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
     if !has_valgrind {
@@ -443,15 +457,33 @@ fn thread_cpu() -> Duration {
     Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage writes into the zeroed struct we own.
-    let u = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    tv(u.ru_utime) + tv(u.ru_stime)
+/// What this process's finished children have used, summed (RUSAGE_CHILDREN).
+struct ChildUsage {
+    user: Duration,
+    system: Duration,
+    minor_faults: i64,
+}
+
+impl ChildUsage {
+    fn now() -> ChildUsage {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let u = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+            usage
+        };
+        let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+        ChildUsage { user: tv(u.ru_utime), system: tv(u.ru_stime), minor_faults: u.ru_minflt }
+    }
+
+    /// What the children that ended after `before` used.
+    fn since(&self, before: &ChildUsage) -> ChildUsage {
+        ChildUsage { user: self.user - before.user, system: self.system - before.system, minor_faults: self.minor_faults - before.minor_faults }
+    }
+
+    fn cpu(&self) -> Duration {
+        self.user + self.system
+    }
 }
 
 /// Search and trace figures over synthetic spans of about 1 KB each.
