@@ -45,9 +45,9 @@ struct Backlog {
 impl<T> Queue<T> {
     /// Queues an item; fails (giving it back) once the writer has ended.
     pub fn send(&self, item: T) -> std::result::Result<(), mpsc::SendError<T>> {
-        self.tx.send(item)?;
+        // Counted before it is sent: the writer may write it and subtract at once.
         self.backlog.queued.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        self.tx.send(item)
     }
 
     /// Waits until fewer than [`MAX_QUEUED`] items wait to be written, or the writer has ended
