@@ -218,7 +218,7 @@ fn reqwest_client() -> reqwest::Client {
     reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap()
 }
 
-fn median(mut xs: Vec<Duration>) -> Duration {
+fn median<T: Ord + Copy>(mut xs: Vec<T>) -> T {
     xs.sort();
     xs[xs.len() / 2]
 }
@@ -301,8 +301,9 @@ fn ms(d: Duration) -> f64 {
 /// [`PAIRS`] back-to-back pairs after one unmeasured pair, against the 50 ms fake server at
 /// concurrency 64. The fake runs in this process, so the child's own CPU time is measured exactly
 /// (RUSAGE_CHILDREN). Single runs vary by 10-20% on these machines, so every run is printed beside
-/// the medians and the pairs' ratios, and the system time and page faults beside those. Then one pair runs under callgrind (when valgrind is
-/// installed), whose instruction counts repeat within about 0.5%: the figure to compare changes by.
+/// the medians and the pairs' ratios, and the system time and page faults beside those. Then one
+/// pair runs under callgrind (when valgrind is installed), whose instruction counts repeat within
+/// about 0.5%: the figure to compare changes by.
 const PAIRS: usize = 15;
 
 async fn span_cpu() {
@@ -325,11 +326,7 @@ async fn span_cpu() {
     }
     // The kernel's share (WAL writes, page faults) was about a third of what spans cost in a profile.
     let system = |xs: &[ChildUsage]| median(xs.iter().map(|u| u.system).collect());
-    let faults = |xs: &[ChildUsage]| {
-        let mut f: Vec<i64> = xs.iter().map(|u| u.minor_faults).collect();
-        f.sort();
-        f[f.len() / 2]
-    };
+    let faults = |xs: &[ChildUsage]| median(xs.iter().map(|u| u.minor_faults).collect());
     let (system_with, system_without, faults_with, faults_without) = (system(&with), system(&without), faults(&with), faults(&without));
     let (with, without): (Vec<Duration>, Vec<Duration>) = (with.iter().map(ChildUsage::cpu).collect(), without.iter().map(ChildUsage::cpu).collect());
     // Each pair ran back to back, so its ratio is free of the machine's slower drifts (whole
