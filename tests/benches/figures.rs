@@ -269,9 +269,9 @@ fn store_figures() {
     let queue = median((0..15).map(|_| timed(|| store.results(&queue_filter).unwrap())).collect());
     let items = store.results(&queue_filter).unwrap().results;
     let next = median(items.iter().take(15).map(|r| timed(|| store.result(&r.id, Some(ME)).unwrap())).collect());
-    let rate = median(items.iter().take(15).map(|r| timed(|| store.rate(TARGET_RESULT, &r.id, ME, 4).unwrap())).collect());
+    let rate = median(items.iter().take(100).map(|r| timed(|| store.rate(TARGET_RESULT, &r.id, ME, 4).unwrap())).collect());
     println!(
-        "store with {inserted} results: rating queue page (200, unrated by me, blind order) {:.2} ms; next item's detail {:.2} ms (target < 20); storing a rating {:.2} ms",
+        "store with {inserted} results: rating queue page (200, unrated by me, blind order) {:.2} ms; next item's detail {:.2} ms (target < 20); storing a rating {:.2} ms (median of 100)",
         ms(queue),
         ms(next),
         ms(rate)
