@@ -229,6 +229,33 @@ pub(crate) mod tests {
         (dir, store)
     }
 
+    /// Storing a rating journals about a dozen 8 KB pages for its triggers; that journal stays in
+    /// memory (`.cargo/config.toml` raises SQLite's spill threshold) rather than in a temporary
+    /// file, which SQLite names `etilqs_*` and unlinks at once, so only /proc shows it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn statement_journals_stay_in_memory() {
+        let (_d, store) = temp_store();
+        let run = runs::tests::new_run(&store, false).summary.id;
+        let results: Vec<_> = (0..200).map(|i| crate::testing::sample_result(&format!("m{}", i % 10), &format!("p{i}"), 15, 1.0)).collect();
+        store.insert_results(&run, &results).unwrap();
+        let spilled = store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO ratings (id, target_kind, target_id, user_id, rating, created_at, updated_at)
+                     SELECT 'x', 'result', id, 'ana', 4, '2026-12-06T00:00:00Z', '2026-12-06T00:00:00Z' FROM results LIMIT 1",
+                    [],
+                )?;
+                Ok(std::fs::read_dir("/proc/self/fd")
+                    .unwrap()
+                    .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                    .filter(|target| target.to_string_lossy().contains("etilqs_"))
+                    .count())
+            })
+            .unwrap();
+        assert_eq!(spilled, 0, "a statement journal went to a temporary file");
+    }
+
     #[test]
     fn open_migrates_and_seeds_once() {
         let (dir, store) = temp_store();
