@@ -410,12 +410,14 @@ fn writer_cpu() {
         .unwrap();
     let store = Store::open(&source).unwrap();
     let mut spans: Vec<_> = trace_ids.iter().flat_map(|id| store.trace(id, None).unwrap().spans).collect();
-    // `parsed` is derived when read; the runner's spans never carry it. Their messages' JSON
-    // they do carry (the request body made it); unmade, the writer made it: a fifth of its cost.
-    spans.iter_mut().for_each(|s| s.parsed = None);
-    spans.iter().filter_map(|s| s.messages.as_ref()).for_each(|m| {
-        m.json();
-    });
+    // As the runner's spans: without `parsed` (derived when read), with their messages' JSON made
+    // (the request body made it; left unmade, the writer made it: a fifth of the figure).
+    for s in &mut spans {
+        s.parsed = None;
+        if let Some(m) = &s.messages {
+            m.json();
+        }
+    }
     let results: Vec<_> = (0..trace_ids.len())
         .map(|i| {
             let mut r = sample_result(&format!("model-{}", i % 12), &format!("persona_{}", i / 12), 10 + (i % 5) as u32, 0.001);

@@ -231,7 +231,8 @@ pub(crate) mod tests {
 
     /// Storing a rating journals about a dozen 8 KB pages for its triggers; that journal stays in
     /// memory (`.cargo/config.toml` raises SQLite's spill threshold) rather than in a temporary
-    /// file, which SQLite names `etilqs_*` and unlinks at once, so only /proc shows it.
+    /// file, which SQLite names `etilqs_*` and unlinks at once, so only /proc shows it, and only
+    /// until the transaction ends: hence the rating stored by hand inside `write`, not `rate`.
     #[cfg(target_os = "linux")]
     #[test]
     fn statement_journals_stay_in_memory() {
