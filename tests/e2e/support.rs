@@ -51,6 +51,11 @@ pub async fn chipbench(db: &Path, args: &[&str]) -> Run {
 }
 
 pub fn query_i64(db: &Path, sql: &str) -> i64 {
+    query_one(db, sql)
+}
+
+/// The first column of the first row `sql` returns.
+pub fn query_one<T: rusqlite::types::FromSql>(db: &Path, sql: &str) -> T {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     c.query_row(sql, [], |r| r.get(0)).unwrap()

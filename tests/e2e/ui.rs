@@ -17,17 +17,29 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     let dir = tempfile::tempdir().unwrap();
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
+    mock_batch(&db).await; // an earlier run of 24 tests, from the CLI
+    let cli_run = crate::support::query_one::<String>(&db, "SELECT id FROM runs");
     let c = open_app(&driver, &db).await;
-    wait_for(&c, "[data-testid=no-runs]").await;
+    let cli_row = format!("tr[data-run-id='{cli_run}']");
+    wait_for_exact(&c, &format!("{cli_row} [data-testid=matrix]"), "openai/gpt-5-mini · teacher").await;
     button(&c, "New batch").await.click().await.unwrap();
     // Defaults: the first model, every persona, every variant.
     wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
     screenshot(&c, "new-batch").await;
     button(&c, "Start batch").await.click().await.unwrap();
-    wait_for_exact(&c, "tr[data-status=completed] [data-testid=done]", "288").await;
+    wait_for_exact(&c, &format!("tr[data-status=completed]:not([data-run-id='{cli_run}']) [data-testid=done]"), "288").await;
+    wait_for_text(&c, "tr[data-run-id]:first-child [data-testid=matrix]", "· 12 personas").await;
     screenshot(&c, "runs").await;
+
+    // A run's Results button opens the results of that run alone.
+    wait_for(&c, &format!("{cli_row} button[aria-label=\"This run's results\"]")).await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=results-total]", "24 results").await;
+    let chosen = c.execute("return document.querySelector('select[name=run]').value", vec![]).await.unwrap();
+    assert_eq!(chosen, json!(cli_run), "the run filter shows the run");
+    button(&c, "Results").await.click().await.unwrap(); // the tab: every run's results
+    wait_for_exact(&c, "[data-testid=results-total]", "312 results").await;
     c.close().await.unwrap();
-    assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 288, "the window's batch stored every test");
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 312, "the window's batch stored every test");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -881,6 +881,9 @@ export type RunSummary = {
 	/**  Results that carry content errors. */
 	error_count: number,
 	total_cost_usd: number | null,
+	/**  What the run tests, from its matrix (empty for a run whose config has none). */
+	models: string[],
+	persona_ids: string[],
 };
 
 export type SearchHit = {

@@ -73,6 +73,9 @@ pub struct RunSummary {
     /// Results that carry content errors.
     pub error_count: u64,
     pub total_cost_usd: f64,
+    /// What the run tests, from its matrix (empty for a run whose config has none).
+    pub models: Vec<String>,
+    pub persona_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,7 +105,9 @@ const SELECT_RUN: &str = "
     WHERE r.deleted_at IS NULL";
 
 fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {
-    let config: String = r.get(12)?;
+    let config: serde_json::Value = serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or(serde_json::Value::Null);
+    let matrix = serde_json::from_value::<crate::bench::Matrix>(config["matrix"].clone()).ok();
+    let (models, persona_ids) = matrix.map(|m| (m.models, m.persona_ids)).unwrap_or_default();
     Ok(RunDetail {
         summary: RunSummary {
             id: r.get(0)?,
@@ -116,10 +121,12 @@ fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {
             result_count: r.get(8)?,
             error_count: r.get(13)?,
             total_cost_usd: r.get(9)?,
+            models,
+            persona_ids,
         },
         origin: r.get(10)?,
         heartbeat_at: r.get(11)?,
-        config: serde_json::from_str(&config).unwrap_or(serde_json::Value::Null),
+        config,
     })
 }
 
@@ -239,7 +246,22 @@ pub(crate) mod tests {
         assert_eq!((runs[0].status, runs[0].result_count, runs[0].total_tests), (RunStatus::Running, 0, 24));
         assert_eq!(store.run_count().unwrap(), 2);
         assert_eq!(store.run(&a.summary.id).unwrap().config["models"][0], "m");
+        assert!(runs[0].models.is_empty() && runs[0].persona_ids.is_empty(), "a config without a matrix lists nothing");
         assert!(matches!(store.run("missing"), Err(StoreError::NotFound { .. })));
+    }
+
+    #[test]
+    fn a_runs_matrix_names_its_models_and_personas() {
+        let (_d, store) = temp_store();
+        let matrix = crate::bench::Matrix {
+            models: vec!["m1".into(), "m2".into()],
+            persona_ids: vec!["teacher".into()],
+            axes: crate::bench::Axes::default(),
+        };
+        let config = serde_json::json!({ "matrix": matrix });
+        store.create_run(&NewRun { config, provider: "mock".into(), is_demo: true, total_tests: 48 }).unwrap();
+        let run = &store.runs().unwrap()[0];
+        assert_eq!((run.models.as_slice(), run.persona_ids.as_slice()), (&["m1".to_owned(), "m2".to_owned()][..], &["teacher".to_owned()][..]));
     }
 
     #[test]
