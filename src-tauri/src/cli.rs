@@ -21,7 +21,7 @@ use chipbench_core::{
     },
     personas,
     settings::SettingsFiles,
-    store::{Model, RunStatus, Store},
+    store::{Model, RunStatus, RunSummary, Store},
     sync,
     trace::diff::{text_diff, Change},
     Coded, ErrorCode,
@@ -125,6 +125,15 @@ enum Command {
     /// Import traces from another tool.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Every run, newest first: its id, start, status, tests stored of planned, results with
+    /// content errors, cost, provider and what it tests.
+    Runs {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a stored run's results to PATH: JSON or CSV, by its extension (.json, .csv).
+    Export { run_id: String, path: PathBuf },
     /// LLM calls, results and ratings over time from the daily aggregates: per day, per model, and in total.
     Analytics {
         /// 24h, 7d, 30d, all, or FROM..TO (dates, YYYY-MM-DD).
@@ -344,6 +353,17 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         let rater = settings.rater.clone().unwrap_or_else(|| chipbench_core::identity::default_rater(&chipbench_core::identity::System));
         return grid::command(&store, &files.env(Arc::new(ProcessEnv))?, rater, command).await;
     }
+    if let Some(Command::Runs { json }) = &cli.command {
+        print_runs(&store.runs()?, *json);
+        return Ok(0);
+    }
+    if let Some(Command::Export { run_id, path }) = &cli.command {
+        store.run(run_id)?; // an unknown run is an error that names it, not an empty file
+        let results = store.run_results(run_id)?;
+        export::write(path, &results)?;
+        println!("exported {} result(s) of run {run_id} to {}", results.len(), path.display());
+        return Ok(0);
+    }
     if let Some(Command::Analytics { range, source, rebuild }) = &cli.command {
         let range = chipbench_core::analytics::DayRange::parse(range, chipbench_core::analytics::DayRange::today())?;
         if *rebuild {
@@ -468,6 +488,33 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
     let code = exit_code(&outcome);
     print_summary(cli, db, &outcome, code);
     Ok(code)
+}
+
+/// One line a run, or the list as JSON.
+fn print_runs(runs: &[RunSummary], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(runs).expect("runs serialise"));
+        return;
+    }
+    for r in runs {
+        let demo = if r.is_demo { " (demo)" } else { "" };
+        let personas = match r.persona_ids.len() {
+            1 => r.persona_ids[0].clone(),
+            n => format!("{n} personas"),
+        };
+        println!(
+            "{}  {}  {:<11} {:>6}/{:<6} {:>6} with errors  ${:<9.4} {}{demo}  {} · {personas}",
+            r.id,
+            r.started_at,
+            r.status.as_str(),
+            r.result_count,
+            r.total_tests,
+            r.error_count,
+            r.total_cost_usd,
+            r.provider,
+            r.models.join(", "),
+        );
+    }
 }
 
 /// A table per grouping: calls, errors, tokens, cost and latency.

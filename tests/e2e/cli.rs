@@ -258,6 +258,42 @@ async fn export_writes_json_or_csv_by_extension() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn runs_are_listed_and_a_stored_runs_results_exported_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    for persona in ["teacher", "tech_pm"] {
+        let run = chipbench(&db, &["--batch", "--model", MODEL, "--persona", persona]).await;
+        assert!(run.code <= 1, "{}", run.stderr);
+    }
+    let listed = chipbench(&db, &["runs", "--json"]).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["persona_ids"], serde_json::json!(["tech_pm"]), "newest first");
+    assert_eq!((runs[0]["models"][0].as_str(), runs[0]["result_count"].as_u64()), (Some(MODEL), Some(24)));
+    let newest = runs[0]["id"].as_str().unwrap();
+    let table = chipbench(&db, &["runs"]).await;
+    let first = table.stdout.lines().next().unwrap();
+    assert!(first.starts_with(newest) && first.contains("completed") && first.contains(&format!("{MODEL} · tech_pm")), "{first}");
+
+    let csv = dir.path().join("again.csv");
+    let export = chipbench(&db, &["export", newest, csv.to_str().unwrap()]).await;
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 25, "a header and the run's 24 results");
+    assert!(text.lines().skip(1).all(|l| l.contains(newest)), "only that run's results");
+
+    let missing = dir.path().join("missing.json");
+    let unknown = chipbench(&db, &["export", "no-such-run", missing.to_str().unwrap()]).await;
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("run `no-such-run` not found"), "{}", unknown.stderr);
+    assert!(!missing.exists(), "nothing is written for an unknown run");
+    let wrong = chipbench(&db, &["export", newest, dir.path().join("out.xml").to_str().unwrap()]).await;
+    assert_eq!(wrong.code, 2);
+    assert!(wrong.stderr.contains("out.xml"), "{}", wrong.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
