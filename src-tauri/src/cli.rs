@@ -21,7 +21,7 @@ use chipbench_core::{
     },
     personas,
     settings::SettingsFiles,
-    store::{Model, RunStatus, RunSummary, Store},
+    store::{GroupBy, Leaderboard, Model, RunStatus, RunSummary, StatsQuery, Store},
     sync,
     trace::diff::{text_diff, Change},
     Coded, ErrorCode,
@@ -129,6 +129,25 @@ enum Command {
     /// content errors, cost, provider and what it tests.
     Runs {
         /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The leaderboard: per model (or another dimension) the mean rating with its 95% interval and
+    /// rank, rater agreement, the Pareto front of rating against cost, and the objective metrics.
+    Leaderboard {
+        /// The dimension to group by.
+        #[arg(long, default_value = "model", value_parser = clap::builder::PossibleValuesParser::new(GroupBy::ALL.map(GroupBy::as_str)))]
+        by: String,
+        /// Only this run's results.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
+        /// Count demo (mock) runs too.
+        #[arg(long)]
+        include_demo: bool,
+        /// Score by rater z-scores (a harsh and a lenient rater count alike) instead of raw ratings.
+        #[arg(long)]
+        normalise: bool,
+        /// Print the leaderboard as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -303,6 +322,17 @@ fn usage(message: impl Into<String>) -> Failure {
     Failure { exit: 2, message: message.into() }
 }
 
+/// Output to a closed pipe (`chipbench runs | head -1`) ends the process quietly, as it does for
+/// other Unix tools, where println! would panic. Rust starts programs with SIGPIPE ignored; sockets
+/// are not affected either way (the standard library sends with MSG_NOSIGNAL).
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: sets one signal's disposition, before the runtime starts any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -310,6 +340,7 @@ pub fn init_logging() {
 }
 
 pub fn main(cli: Cli) -> ExitCode {
+    end_quietly_on_closed_pipe();
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(run(cli)) {
@@ -355,6 +386,20 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
     if let Some(Command::Runs { json }) = &cli.command {
         print_runs(&store.runs()?, *json);
+        return Ok(0);
+    }
+    if let Some(Command::Leaderboard { by, run, include_demo, normalise, json }) = &cli.command {
+        if let Some(id) = run {
+            store.run(id)?;
+        }
+        let group_by = GroupBy::parse(by).expect("clap checked the value");
+        let query = StatsQuery { group_by, run_id: run.clone(), include_demo: *include_demo, normalise: *normalise };
+        let board = store.stats(&query)?;
+        if *json {
+            println!("{}", serde_json::to_string(&board).expect("the leaderboard serialises"));
+        } else {
+            print_leaderboard(&board, &query);
+        }
         return Ok(0);
     }
     if let Some(Command::Export { run_id, path }) = &cli.command {
@@ -514,6 +559,48 @@ fn print_runs(runs: &[RunSummary], json: bool) {
             r.provider,
             r.models.join(", "),
         );
+    }
+}
+
+/// The leaderboard as a table, then rater agreement; says why it is empty when it is.
+fn print_leaderboard(board: &Leaderboard, q: &StatsQuery) {
+    if board.stats.is_empty() {
+        let demo = if q.include_demo || q.run_id.is_some() { "" } else { " (mock runs are demo runs, left out unless --include-demo)" };
+        eprintln!("no results to rank{demo}");
+        return;
+    }
+    let score = if q.normalise { "z-score" } else { "rating" };
+    println!(
+        "{:>4}  {:<36} {:>7} {:>13} {:>6} {:>8} {:>7} {:>6} {:>10} {:>7} {:>9} {:>8} {:>13}",
+        "rank", q.group_by.as_str(), score, "95% interval", "rated", "results", "parsed", "count", "constraint", "errors", "cost", "latency", "tokens in/out"
+    );
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    let pct = |v: f64| format!("{:.0}%", 100.0 * v);
+    let whole = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    for r in &board.stats {
+        let (value, interval) = if q.normalise { (r.z_score, r.z_interval) } else { (r.avg_rating, r.rating_interval) };
+        let front = if r.pareto { " *" } else { "" };
+        println!(
+            "{:>4}  {:<36} {:>7} {:>13} {:>6} {:>8} {:>7} {:>6} {:>10} {:>7} {:>9} {:>8} {:>13}",
+            r.rank.map_or("-".to_owned(), |n| n.to_string()),
+            format!("{}{front}", r.value()),
+            num(value),
+            interval.map_or("-".to_owned(), |(lo, hi)| format!("{lo:.2}-{hi:.2}")),
+            r.rated_count,
+            r.result_count,
+            pct(r.parsed_rate),
+            pct(r.count_met_rate),
+            pct(r.constraint_met_rate),
+            pct(r.error_rate),
+            format!("${:.4}", r.total_cost_usd),
+            r.avg_latency_ms.map_or("-".to_owned(), |ms| format!("{ms:.0} ms")),
+            format!("{}/{}", whole(r.avg_tokens.input), whole(r.avg_tokens.output)),
+        );
+    }
+    println!("* on the Pareto front: nothing is both cheaper and better rated");
+    match board.agreement {
+        Some(alpha) => println!("rater agreement (Krippendorff's alpha, ordinal): {alpha:.2} over {} results rated twice or more", board.agreement_units),
+        None => println!("rater agreement: needs results rated by two or more raters ({} so far)", board.agreement_units),
     }
 }
 

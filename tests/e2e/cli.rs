@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chipbench_e2e::{FakeProvider, Reply};
 
-use crate::support::{chipbench, command, query_i64, Setup};
+use crate::support::{chipbench, command, mock_batch, query_i64, Setup};
 
 const MODEL: &str = "openai/gpt-5-mini";
 
@@ -294,6 +294,57 @@ async fn runs_are_listed_and_a_stored_runs_results_exported_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_leaderboard_ranks_rated_results_and_says_why_it_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    mock_batch(&db).await;
+    let store = chipbench_core::store::Store::open(&db).unwrap();
+    let ids = store.run_results(&crate::support::query_one::<String>(&db, "SELECT id FROM runs")).unwrap();
+    for (result, rating) in ids.iter().zip(1..=4) {
+        store.rate(chipbench_core::store::TARGET_RESULT, &result.summary.id, "ana", rating).unwrap();
+    }
+    drop(store);
+
+    let hidden = chipbench(&db, &["leaderboard"]).await;
+    assert_eq!((hidden.code, hidden.stdout.as_str()), (0, ""), "{}", hidden.stderr);
+    assert!(hidden.stderr.contains("left out unless --include-demo"), "{}", hidden.stderr);
+
+    let json = chipbench(&db, &["leaderboard", "--include-demo", "--json"]).await;
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let board: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let row = &board["stats"][0];
+    assert_eq!((row["model"].as_str(), row["rated_count"].as_u64(), row["result_count"].as_u64()), (Some(MODEL), Some(4), Some(24)));
+    assert_eq!(row["avg_rating"].as_f64(), Some(2.5), "(1 + 2 + 3 + 4) / 4");
+
+    let table = chipbench(&db, &["leaderboard", "--include-demo", "--by", "persona_id"]).await;
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert!(lines[0].contains("persona_id") && lines[1].contains("teacher *") && lines[1].contains("2.50"), "{}", table.stdout);
+    assert!(table.stdout.contains("needs results rated by two or more raters"), "{}", table.stdout);
+
+    let unknown = chipbench(&db, &["leaderboard", "--run", "no-such-run"]).await;
+    assert_eq!(unknown.code, 2);
+    assert!(unknown.stderr.contains("run `no-such-run` not found"), "{}", unknown.stderr);
+    let bad = chipbench(&db, &["leaderboard", "--by", "planet"]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("'planet'") && bad.stderr.contains("persona_id"), "{}", bad.stderr);
+}
+
+/// `chipbench runs | head -1` and the like: output to a closed pipe ends the process as it ends
+/// other Unix tools (SIGPIPE), not with a panic's message and backtrace.
+#[tokio::test(flavor = "multi_thread")]
+async fn output_to_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let mut child = command(&db, &["runs", "--json"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take()); // the reader goes before anything is written (`[]` at least)
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
@@ -476,8 +527,7 @@ async fn import_langfuse_prints_what_it_brought_and_wrong_keys_are_a_configurati
 async fn analytics_show_a_batchs_calls_by_day_and_model_and_refuse_a_backward_range() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
-    let batch = chipbench(&db, &["--batch", "--model", MODEL, "--persona", "teacher"]).await;
-    assert!(batch.code <= 1, "{}", batch.stderr);
+    mock_batch(&db).await;
     let calls = query_i64(&db, "SELECT count(*) FROM spans");
     let shown = chipbench(&db, &["analytics", "--range", "24h", "--source", "test"]).await;
     assert_eq!(shown.code, 0, "{}", shown.stderr);

@@ -50,6 +50,12 @@ pub async fn chipbench(db: &Path, args: &[&str]) -> Run {
     command(db, args).output().await.expect("run chipbench").into()
 }
 
+/// A 24-test mock batch (openai/gpt-5-mini, the teacher persona) stored in `db` by the CLI.
+pub async fn mock_batch(db: &Path) {
+    let batch = chipbench(db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
+    assert!(batch.code <= 1, "{}", batch.stderr);
+}
+
 pub fn query_i64(db: &Path, sql: &str) -> i64 {
     query_one(db, sql)
 }

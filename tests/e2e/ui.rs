@@ -8,7 +8,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::{
-    support::query_i64,
+    support::{mock_batch, query_i64},
     webdriver::{button, driver, driver_with_latency, open_app, screenshot, wait_for, wait_for_exact, wait_for_text, wait_until_text},
 };
 
@@ -133,12 +133,6 @@ async fn settings_show_keys_masked_and_refuse_a_price_that_is_not_a_number() {
     let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT input_price FROM models WHERE id = 'openai/gpt-5-mini'", [], |r| r.get::<_, f64>(0)).unwrap();
     assert_eq!(stored, 0.15, "the price is unchanged");
     assert!(std::fs::read_to_string(dir.path().join("config/secrets.json")).unwrap().contains("sk-or-v1-secret"), "the key went to the 0600 file");
-}
-
-/// A 24-test mock batch (one model, one persona) stored in `db` by the CLI.
-async fn mock_batch(db: &std::path::Path) {
-    let batch = crate::support::chipbench(db, &["--batch", "--model", "openai/gpt-5-mini", "--persona", "teacher"]).await;
-    assert!(batch.code <= 1, "{}", batch.stderr);
 }
 
 /// Clicks the option of `select[name=…]` whose text starts with `label`.
