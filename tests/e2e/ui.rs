@@ -496,22 +496,16 @@ async fn analytics_show_a_batchs_calls_over_time_and_refuse_a_backward_range() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_langfuse_import_from_settings_brings_traces_into_every_view() {
-    use chipbench_e2e::langfuse::{FakeLangfuse, PUBLIC_KEY, SECRET_KEY};
+    use chipbench_e2e::langfuse::{FakeLangfuse, SECRET_KEY};
     let fake = FakeLangfuse::start().await;
     fake.add(0, 12, 2);
     let dir = tempfile::tempdir().unwrap();
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
     let c = open_app(&driver, &db).await;
-    button(&c, "Settings").await.click().await.unwrap();
-    wait_for(&c, "input[name=langfuse_base_url]").await.send_keys(&fake.base_url()).await.unwrap();
-    wait_for(&c, "input[name=langfuse_public_key]").await.send_keys(PUBLIC_KEY).await.unwrap();
-    button(&c, "Save").await.click().await.unwrap();
-    wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
-    wait_for(&c, "input[aria-label='Langfuse secret key']").await.send_keys(SECRET_KEY).await.unwrap();
-    c.find(Locator::XPath("//div[@data-testid='langfuse-secret']/button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "[data-testid=langfuse-secret]", "(from settings)").await;
-    assert!(!c.source().await.unwrap().contains(SECRET_KEY), "the secret key never reaches the page");
+    // Imports only when asked: the background schedule would import as soon as the keys are set,
+    // and when it finished before the click, the click's import found nothing new (seen once).
+    configure_langfuse(&c, &fake.base_url(), "0").await;
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=langfuse-import]:enabled")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "[data-testid=langfuse-status]", "12 traces, 24 observations").await;
     wait_for_text(&c, "[data-testid=langfuse-verification]", "verified: 12 traces and 24 observations").await;
@@ -527,6 +521,37 @@ async fn a_langfuse_import_from_settings_brings_traces_into_every_view() {
     wait_for_text(&c, "main", "langfuse: Match").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM langfuse_traces"), 12);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_schedule_imports_from_langfuse_once_the_keys_are_set() {
+    let fake = chipbench_e2e::langfuse::FakeLangfuse::start().await;
+    fake.add(0, 12, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    configure_langfuse(&c, &fake.base_url(), "").await; // the default interval
+    wait_for_text(&c, "[data-testid=langfuse-status]", "12 traces, 24 observations").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM langfuse_traces"), 12, "imported without a click");
+}
+
+/// Sets Langfuse's URL, keys and import interval (`""`: the default) in Settings.
+async fn configure_langfuse(c: &Client, base_url: &str, interval: &str) {
+    use chipbench_e2e::langfuse::{PUBLIC_KEY, SECRET_KEY};
+    button(c, "Settings").await.click().await.unwrap();
+    wait_for(c, "input[name=langfuse_base_url]").await.send_keys(base_url).await.unwrap();
+    wait_for(c, "input[name=langfuse_public_key]").await.send_keys(PUBLIC_KEY).await.unwrap();
+    if !interval.is_empty() {
+        wait_for(c, "input[name=langfuse_import_interval_secs]").await.send_keys(interval).await.unwrap();
+    }
+    button(c, "Save").await.click().await.unwrap();
+    wait_for_exact(c, "[data-testid=settings-message]", "Settings saved").await;
+    wait_for(c, "input[aria-label='Langfuse secret key']").await.send_keys(SECRET_KEY).await.unwrap();
+    c.find(Locator::XPath("//div[@data-testid='langfuse-secret']/button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "[data-testid=langfuse-secret]", "(from settings)").await;
+    assert!(!c.source().await.unwrap().contains(SECRET_KEY), "the secret key never reaches the page");
 }
 
 #[tokio::test(flavor = "multi_thread")]
