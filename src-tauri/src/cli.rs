@@ -21,7 +21,7 @@ use chipbench_core::{
     },
     personas,
     settings::SettingsFiles,
-    store::{GroupBy, Leaderboard, Model, RunStatus, RunSummary, StatsQuery, Store},
+    store::{Model, RunStatus, Store},
     sync,
     trace::diff::{text_diff, Change},
     Coded, ErrorCode,
@@ -30,6 +30,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 mod grid;
+mod report;
 
 #[derive(Parser, Debug)]
 #[command(name = "chipbench", version, about = "Benchmark LLMs on the chip benchmark; no arguments opens the app")]
@@ -134,23 +135,7 @@ enum Command {
     },
     /// The leaderboard: per model (or another dimension) the mean rating with its 95% interval and
     /// rank, rater agreement, the Pareto front of rating against cost, and the objective metrics.
-    Leaderboard {
-        /// The dimension to group by.
-        #[arg(long, default_value = "model", value_parser = clap::builder::PossibleValuesParser::new(GroupBy::ALL.map(GroupBy::as_str)))]
-        by: String,
-        /// Only this run's results.
-        #[arg(long, value_name = "RUN_ID")]
-        run: Option<String>,
-        /// Count demo (mock) runs too.
-        #[arg(long)]
-        include_demo: bool,
-        /// Score by rater z-scores (a harsh and a lenient rater count alike) instead of raw ratings.
-        #[arg(long)]
-        normalise: bool,
-        /// Print the leaderboard as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Leaderboard(report::LeaderboardArgs),
     /// Write a stored run's results to PATH: JSON or CSV, by its extension (.json, .csv).
     Export { run_id: String, path: PathBuf },
     /// LLM calls, results and ratings over time from the daily aggregates: per day, per model, and in total.
@@ -384,45 +369,19 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         let rater = settings.rater.clone().unwrap_or_else(|| chipbench_core::identity::default_rater(&chipbench_core::identity::System));
         return grid::command(&store, &files.env(Arc::new(ProcessEnv))?, rater, command).await;
     }
-    if let Some(Command::Runs { json }) = &cli.command {
-        print_runs(&store.runs()?, *json);
-        return Ok(0);
-    }
-    if let Some(Command::Leaderboard { by, run, include_demo, normalise, json }) = &cli.command {
-        if let Some(id) = run {
-            store.run(id)?;
-        }
-        let group_by = GroupBy::parse(by).expect("clap checked the value");
-        let query = StatsQuery { group_by, run_id: run.clone(), include_demo: *include_demo, normalise: *normalise };
-        let board = store.stats(&query)?;
-        if *json {
-            println!("{}", serde_json::to_string(&board).expect("the leaderboard serialises"));
-        } else {
-            print_leaderboard(&board, &query);
-        }
-        return Ok(0);
-    }
-    if let Some(Command::Export { run_id, path }) = &cli.command {
-        store.run(run_id)?; // an unknown run is an error that names it, not an empty file
-        let results = store.run_results(run_id)?;
-        export::write(path, &results)?;
-        println!("exported {} result(s) of run {run_id} to {}", results.len(), path.display());
-        return Ok(0);
-    }
-    if let Some(Command::Analytics { range, source, rebuild }) = &cli.command {
-        let range = chipbench_core::analytics::DayRange::parse(range, chipbench_core::analytics::DayRange::today())?;
-        if *rebuild {
-            store.rebuild_analytics()?;
-        }
-        print_analytics(&store.analytics(range, source.as_deref())?);
-        return Ok(0);
+    match &cli.command {
+        Some(Command::Runs { json }) => return report::runs(&store, *json),
+        Some(Command::Leaderboard(args)) => return report::leaderboard(&store, args),
+        Some(Command::Export { run_id, path }) => return report::export_run(&store, run_id, path),
+        Some(Command::Analytics { range, source, rebuild }) => return report::analytics(&store, range, source.as_deref(), *rebuild),
+        _ => {}
     }
     if let Some(Command::Import(ImportCommand::Langfuse)) = &cli.command {
         let client = chipbench_core::langfuse::Client::from_env(&files.env(Arc::new(ProcessEnv))?)?;
         eprintln!("importing from {}", client.base_url());
-        let report = chipbench_core::langfuse::import(&store, &client, &stop_on_ctrl_c(), |line| eprintln!("{line}")).await?;
-        let c = report.counts;
-        println!("imported {} sessions, {} traces, {} observations ({} partial); {}", c.sessions, c.traces, c.observations, c.partial, report.verification);
+        let imported = chipbench_core::langfuse::import(&store, &client, &stop_on_ctrl_c(), |line| eprintln!("{line}")).await?;
+        let c = imported.counts;
+        println!("imported {} sessions, {} traces, {} observations ({} partial); {}", c.sessions, c.traces, c.observations, c.partial, imported.verification);
         return Ok(0);
     }
     if let Some(Command::Sync { include_demo }) = &cli.command {
@@ -533,96 +492,6 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
     let code = exit_code(&outcome);
     print_summary(cli, db, &outcome, code);
     Ok(code)
-}
-
-/// One line a run, or the list as JSON.
-fn print_runs(runs: &[RunSummary], json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(runs).expect("runs serialise"));
-        return;
-    }
-    for r in runs {
-        let demo = if r.is_demo { " (demo)" } else { "" };
-        let personas = match r.persona_ids.len() {
-            1 => r.persona_ids[0].clone(),
-            n => format!("{n} personas"),
-        };
-        println!(
-            "{}  {}  {:<11} {:>6}/{:<6} {:>6} with errors  ${:<9.4} {}{demo}  {} · {personas}",
-            r.id,
-            r.started_at,
-            r.status.as_str(),
-            r.result_count,
-            r.total_tests,
-            r.error_count,
-            r.total_cost_usd,
-            r.provider,
-            r.models.join(", "),
-        );
-    }
-}
-
-/// The leaderboard as a table, then rater agreement; says why it is empty when it is.
-fn print_leaderboard(board: &Leaderboard, q: &StatsQuery) {
-    if board.stats.is_empty() {
-        let demo = if q.include_demo || q.run_id.is_some() { "" } else { " (mock runs are demo runs, left out unless --include-demo)" };
-        eprintln!("no results to rank{demo}");
-        return;
-    }
-    let score = if q.normalise { "z-score" } else { "rating" };
-    println!(
-        "{:>4}  {:<36} {:>7} {:>13} {:>6} {:>8} {:>7} {:>6} {:>10} {:>7} {:>9} {:>8} {:>13}",
-        "rank", q.group_by.as_str(), score, "95% interval", "rated", "results", "parsed", "count", "constraint", "errors", "cost", "latency", "tokens in/out"
-    );
-    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-    let pct = |v: f64| format!("{:.0}%", 100.0 * v);
-    let whole = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
-    for r in &board.stats {
-        let (value, interval) = if q.normalise { (r.z_score, r.z_interval) } else { (r.avg_rating, r.rating_interval) };
-        let front = if r.pareto { " *" } else { "" };
-        println!(
-            "{:>4}  {:<36} {:>7} {:>13} {:>6} {:>8} {:>7} {:>6} {:>10} {:>7} {:>9} {:>8} {:>13}",
-            r.rank.map_or("-".to_owned(), |n| n.to_string()),
-            format!("{}{front}", r.value()),
-            num(value),
-            interval.map_or("-".to_owned(), |(lo, hi)| format!("{lo:.2}-{hi:.2}")),
-            r.rated_count,
-            r.result_count,
-            pct(r.parsed_rate),
-            pct(r.count_met_rate),
-            pct(r.constraint_met_rate),
-            pct(r.error_rate),
-            format!("${:.4}", r.total_cost_usd),
-            r.avg_latency_ms.map_or("-".to_owned(), |ms| format!("{ms:.0} ms")),
-            format!("{}/{}", whole(r.avg_tokens.input), whole(r.avg_tokens.output)),
-        );
-    }
-    println!("* on the Pareto front: nothing is both cheaper and better rated");
-    match board.agreement {
-        Some(alpha) => println!("rater agreement (Krippendorff's alpha, ordinal): {alpha:.2} over {} results rated twice or more", board.agreement_units),
-        None => println!("rater agreement: needs results rated by two or more raters ({} so far)", board.agreement_units),
-    }
-}
-
-/// A table per grouping: calls, errors, tokens, cost and latency.
-fn print_analytics(a: &chipbench_core::store::Analytics) {
-    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
-    let line = |key: &str, s: &chipbench_core::store::CallStats| {
-        let rating = s.mean_rating.map_or("-".to_owned(), |r| format!("{r:.2}"));
-        println!(
-            "{key:<32} {:>8} {:>7} {:>6.1}% {:>10} {:>10} {:>10.4} {:>7} {:>7} {:>8} {:>8} {:>6}",
-            s.calls, s.errors, 100.0 * s.error_rate, s.input_tokens, s.output_tokens, s.cost_usd, ms(s.p50_latency_ms), ms(s.p95_latency_ms), s.results, s.ratings, rating
-        )
-    };
-    let header = |title: &str| {
-        let columns = ["calls", "errors", "rate", "in tok", "out tok", "cost $", "p50 ms", "p95 ms", "results", "ratings", "mean"];
-        println!("{title:<32} {:>8} {:>7} {:>7} {:>10} {:>10} {:>10} {:>7} {:>7} {:>8} {:>8} {:>6}", columns[0], columns[1], columns[2], columns[3], columns[4], columns[5], columns[6], columns[7], columns[8], columns[9], columns[10]);
-    };
-    header("day");
-    a.days.iter().for_each(|g| line(&g.key, &g.stats));
-    header("model");
-    a.models.iter().for_each(|g| line(if g.key.is_empty() { "(no model)" } else { &g.key }, &g.stats));
-    line("total", &a.total);
 }
 
 /// Cancelled by the first Ctrl-C; a second one quits at once.
