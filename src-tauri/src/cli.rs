@@ -136,6 +136,11 @@ enum Command {
     /// The leaderboard: per model (or another dimension) the mean rating with its 95% interval and
     /// rank, rater agreement, the Pareto front of rating against cost, and the objective metrics.
     Leaderboard(report::LeaderboardArgs),
+    /// Full-text search over the recorded calls (prompts, responses, errors, trace names),
+    /// newest first, each with its trace id and a snippet.
+    Search(report::SearchArgs),
+    /// One trace: its totals and its calls in the order they started.
+    Trace(report::TraceArgs),
     /// Write a stored run's results to PATH: JSON or CSV, by its extension (.json, .csv).
     Export { run_id: String, path: PathBuf },
     /// LLM calls, results and ratings over time from the daily aggregates: per day, per model, and in total.
@@ -373,6 +378,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Runs { json }) => return report::runs(&store, *json),
         Some(Command::Leaderboard(args)) => return report::leaderboard(&store, args),
         Some(Command::Export { run_id, path }) => return report::export_run(&store, run_id, path),
+        Some(Command::Search(args)) => return report::search(&store, args),
+        Some(Command::Trace(args)) => return report::trace(&store, args),
         Some(Command::Analytics { range, source, rebuild }) => return report::analytics(&store, range, source.as_deref(), *rebuild),
         _ => {}
     }

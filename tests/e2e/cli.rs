@@ -329,6 +329,37 @@ async fn the_leaderboard_ranks_rated_results_and_says_why_it_is_empty() {
     assert!(bad.stderr.contains("'planet'") && bad.stderr.contains("persona_id"), "{}", bad.stderr);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn search_finds_calls_and_trace_prints_one_with_its_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    mock_batch(&db).await;
+    let found = chipbench(&db, &["search", "Education", "--limit", "2"]).await;
+    assert_eq!(found.code, 0, "{}", found.stderr);
+    let lines: Vec<&str> = found.stdout.lines().collect();
+    let total: u64 = lines[0].split_whitespace().next().unwrap().parse().unwrap();
+    assert!(total > 2 && lines[0].ends_with("matching call(s)"), "{}", found.stdout);
+    assert_eq!(lines.len(), 1 + 2 * 2, "two hits of two lines: {}", found.stdout);
+    assert!(lines[2].contains("[Education]"), "the hit is marked in its snippet: {}", lines[2]);
+    let trace_id = lines[1].split_whitespace().next().unwrap();
+
+    let trace = chipbench(&db, &["trace", trace_id, "--full"]).await;
+    assert_eq!(trace.code, 0, "{}", trace.stderr);
+    assert!(trace.stdout.starts_with(&format!("{trace_id} (test): {MODEL} | teacher")), "{}", trace.stdout);
+    assert!(trace.stdout.contains("generation") && trace.stdout.contains("    user: ") && trace.stdout.contains("    response: "), "{}", trace.stdout);
+    let json = chipbench(&db, &["trace", trace_id, "--json"]).await;
+    let detail: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(detail["trace"]["id"], trace_id);
+    assert!(detail["spans"].as_array().is_some_and(|s| !s.is_empty()));
+
+    let missing = chipbench(&db, &["trace", "no-such-trace"]).await;
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("trace `no-such-trace` not found"), "{}", missing.stderr);
+    let bad = chipbench(&db, &["search", r#"budget "quarterly"#]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("character 8 is never closed"), "{}", bad.stderr);
+}
+
 /// `chipbench runs | head -1` and the like: output to a closed pipe ends the process as it ends
 /// other Unix tools (SIGPIPE), not with a panic's message and backtrace.
 #[tokio::test(flavor = "multi_thread")]

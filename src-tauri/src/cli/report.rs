@@ -1,12 +1,14 @@
 //! The subcommands that read the store and print it: `runs`, `leaderboard`, `export`,
-//! `analytics`. Tables go to stdout (or JSON, when asked); why a table is empty goes to stderr.
+//! `analytics`, and the trace debugger's `search` and `trace`. Tables go to stdout (or JSON, when
+//! asked); why a table is empty goes to stderr.
 
 use std::path::Path;
 
 use chipbench_core::{
     analytics::DayRange,
     export,
-    store::{Analytics, CallStats, GroupBy, Leaderboard, RunSummary, StatsQuery, Store},
+    store::{Analytics, CallStats, GroupBy, Leaderboard, RunSummary, SearchPage, SearchQuery, StatsQuery, Store, TraceDetail, COUNT_CAP},
+    trace::Span,
 };
 use clap::Args;
 
@@ -27,6 +29,42 @@ pub struct LeaderboardArgs {
     #[arg(long)]
     pub normalise: bool,
     /// Print the leaderboard as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Words, "a phrase", prefix*, a OR b; any other punctuation is text.
+    pub text: String,
+    /// Only this model's calls.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Only this run's calls.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// Only calls of this kind: generation, selection, fill, chat, or an imported type.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Only failed calls.
+    #[arg(long)]
+    pub errors: bool,
+    /// Hits to print, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print the page as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// A trace id (a test's trace id is its result id), as `search` prints it.
+    pub id: String,
+    /// Also print each call's messages and response.
+    #[arg(long)]
+    pub full: bool,
+    /// Print the trace as JSON.
     #[arg(long)]
     pub json: bool,
 }
@@ -71,6 +109,100 @@ pub fn analytics(store: &Store, range: &str, source: Option<&str>, rebuild: bool
     }
     print_analytics(&store.analytics(range, source)?);
     Ok(0)
+}
+
+pub fn search(store: &Store, args: &SearchArgs) -> Result<u8, Failure> {
+    let query = SearchQuery {
+        text: args.text.clone(),
+        model: args.model.clone(),
+        run_id: args.run.clone(),
+        kind: args.kind.clone(),
+        has_error: args.errors.then_some(true),
+        limit: args.limit,
+        offset: 0,
+    };
+    let page = store.search(&query)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&page).expect("a search page serialises"));
+    } else {
+        print_search(&page);
+    }
+    Ok(0)
+}
+
+pub fn trace(store: &Store, args: &TraceArgs) -> Result<u8, Failure> {
+    let detail = store.trace(&args.id, None)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&detail).expect("a trace serialises"));
+    } else {
+        print_trace(&detail, args.full);
+    }
+    Ok(0)
+}
+
+/// The count, then a hit's trace id and call on one line and its snippet, hits in [brackets],
+/// on the next.
+fn print_search(page: &SearchPage) {
+    let more = if page.total_capped { format!("{COUNT_CAP}+") } else { page.total.to_string() };
+    println!("{more} matching call(s)");
+    for h in &page.hits {
+        let failed = if h.ok { "" } else { " (failed)" };
+        let call = format!("{}  {}  {} {}{failed}  {}", h.trace_id, h.started_at, h.kind, h.model.as_deref().unwrap_or("-"), h.trace_name);
+        println!("{}", printable(&call));
+        let snippet: String = h.snippet.iter().map(|p| if p.hit { format!("[{}]", p.text) } else { p.text.clone() }).collect();
+        println!("    {}", printable(&snippet.split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+    if page.unindexed > 0 {
+        eprintln!("{} call(s) stored but not yet searchable; they are indexed in the background", page.unindexed);
+    }
+}
+
+/// The trace's totals, then a line a call in start order (with `full`, its messages and response).
+fn print_trace(d: &TraceDetail, full: bool) {
+    let t = &d.trace;
+    println!("{} ({}): {}", t.id, t.kind.as_str(), printable(&t.name));
+    println!(
+        "{} call(s), {} failed, {} in / {} out tokens, ${:.5}, {} to {}",
+        t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd, t.started_at, t.ended_at
+    );
+    for s in &d.spans {
+        print_span(s, full);
+    }
+}
+
+fn print_span(s: &Span, full: bool) {
+    let status = if s.ok { "ok".to_owned() } else { format!("error: {}", printable(s.error.as_deref().unwrap_or(""))) };
+    let retries = if s.retries.is_empty() { String::new() } else { format!(", {} retried attempt(s)", s.retries.len()) };
+    println!(
+        "  {}  {:<10} {:<36} {:>6} ms  {:>5}/{:<5} tok  ${:.5}  {status}{retries}",
+        s.started_at,
+        printable(&s.kind),
+        printable(s.model.as_deref().unwrap_or("-")),
+        s.latency_ms,
+        s.input_tokens,
+        s.output_tokens,
+        s.cost_usd,
+    );
+    if !full {
+        return;
+    }
+    for m in s.messages.iter().flat_map(|m| m.iter()) {
+        println!("    {}: {}", m.role.as_str(), indented(&m.content));
+    }
+    if let Some(response) = &s.response {
+        println!("    response: {}", indented(response));
+    }
+}
+
+/// A prompt or response under its call's line, printable.
+fn indented(text: &str) -> String {
+    printable(text).replace('\n', "\n      ")
+}
+
+/// Model output and imported text are untrusted: control characters (a terminal's escape
+/// sequences among them) are printed escaped, never sent to the terminal. Newlines and tabs stay.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// One line a run.
@@ -157,3 +289,13 @@ fn print_analytics(a: &Analytics) {
     line("total", &a.total);
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_printed_escaped_and_lines_stay() {
+        assert_eq!(printable("red\u{1b}[31m text\u{7}\nnext\tcell"), "red\\u{1b}[31m text\\u{7}\nnext\tcell");
+        assert_eq!(indented("a\nb"), "a\n      b");
+    }
+}
