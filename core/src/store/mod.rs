@@ -197,9 +197,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Statement journals (what a statement that fires triggers, or changes many rows after an
     // earlier change, keeps to undo itself alone) stay in memory: SQLite moves one past 64 KB to a
     // temporary file it writes and deletes in every transaction (100,800 result inserts 6.2-8.4 s
-    // -> 3.5-4.1 s, 30,000 ratings 5.0-5.7 s -> 2.4-3.3 s, `scripts/bench.sh store`). A journal
-    // is as large as what its statement changes; the largest (indexing spans, deleting a run) are
-    // a few megabytes.
+    // -> 3.5-4.6 s, `scripts/bench.sh store`). A journal is as large as what its statement
+    // changes; the largest (indexing spans, deleting a run) are a few megabytes. In memory SQLite
+    // keeps them in 1 KB pieces, about 5% of a batch's instructions; a spill threshold raised at
+    // build time keeps one piece, but only up to 128 KB works (a spilled journal is written in one
+    // write, which SQLite's Unix layer cuts to 128 KB: "database or disk is full"), and at 128 KB
+    // the inserts took 6.75 s.
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;
          PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY;",
