@@ -261,6 +261,9 @@ async fn export_writes_json_or_csv_by_extension() {
 async fn runs_are_listed_and_a_stored_runs_results_exported_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
+    let none = chipbench(&db, &["runs"]).await;
+    assert_eq!((none.code, none.stdout.as_str()), (0, ""));
+    assert!(none.stderr.contains("no runs yet"), "{}", none.stderr);
     for persona in ["teacher", "tech_pm"] {
         let run = chipbench(&db, &["--batch", "--model", MODEL, "--persona", persona]).await;
         assert!(run.code <= 1, "{}", run.stderr);

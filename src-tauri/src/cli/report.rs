@@ -73,6 +73,8 @@ pub fn runs(store: &Store, json: bool) -> Result<u8, Failure> {
     let runs = store.runs()?;
     if json {
         println!("{}", serde_json::to_string(&runs).expect("runs serialise"));
+    } else if runs.is_empty() {
+        eprintln!("no runs yet: start one with `chipbench --batch --model ID` (or --all)");
     } else {
         runs.iter().for_each(print_run);
     }
