@@ -101,8 +101,7 @@ async fn a_newer_or_foreign_database_is_refused_and_left_untouched() {
     }
     let before = std::fs::read(&db).unwrap();
     let run = chipbench(&db, &["--batch", "--all"]).await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("schema version 99, newer than this build"), "{}", run.stderr);
+    run.refused("schema version 99, newer than this build");
     assert_eq!(std::fs::read(&db).unwrap(), before, "never migrated down or overwritten");
 
     let notes = dir.path().join("notes.txt");
@@ -288,12 +287,10 @@ async fn runs_are_listed_and_a_stored_runs_results_exported_again() {
 
     let missing = dir.path().join("missing.json");
     let unknown = chipbench(&db, &["export", "no-such-run", missing.to_str().unwrap()]).await;
-    assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("run `no-such-run` not found"), "{}", unknown.stderr);
+    unknown.refused("run `no-such-run` not found");
     assert!(!missing.exists(), "nothing is written for an unknown run");
     let wrong = chipbench(&db, &["export", newest, dir.path().join("out.xml").to_str().unwrap()]).await;
-    assert_eq!(wrong.code, 2);
-    assert!(wrong.stderr.contains("out.xml"), "{}", wrong.stderr);
+    wrong.refused("out.xml");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -325,8 +322,7 @@ async fn the_leaderboard_ranks_rated_results_and_says_why_it_is_empty() {
     assert!(table.stdout.contains("needs results rated by two or more raters"), "{}", table.stdout);
 
     let unknown = chipbench(&db, &["leaderboard", "--run", "no-such-run"]).await;
-    assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("run `no-such-run` not found"), "{}", unknown.stderr);
+    unknown.refused("run `no-such-run` not found");
     let bad = chipbench(&db, &["leaderboard", "--by", "planet"]).await;
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("'planet'") && bad.stderr.contains("persona_id"), "{}", bad.stderr);
@@ -356,11 +352,9 @@ async fn search_finds_calls_and_trace_prints_one_with_its_prompts() {
     assert!(detail["spans"].as_array().is_some_and(|s| !s.is_empty()));
 
     let missing = chipbench(&db, &["trace", "no-such-trace"]).await;
-    assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("trace `no-such-trace` not found"), "{}", missing.stderr);
+    missing.refused("trace `no-such-trace` not found");
     let bad = chipbench(&db, &["search", r#"budget "quarterly"#]).await;
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("character 8 is never closed"), "{}", bad.stderr);
+    bad.refused("character 8 is never closed");
 }
 
 /// `chipbench runs | head -1` and the like: output to a closed pipe ends the process as it ends
@@ -391,14 +385,12 @@ async fn a_dataset_file_is_checked_against_a_prompt_without_being_stored() {
     assert!(ok.stdout.contains("2 rows, columns: question, expected") && ok.stdout.contains(r#""Name a \"red\" fruit""#), "{}", ok.stdout);
 
     let missing = chipbench(&db, &["dataset", csv, "--prompt", "{{question}} as {{persona}} in {{tone}}"]).await;
-    assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("{{persona}}, {{tone}} are not columns"), "{}", missing.stderr);
+    missing.refused("{{persona}}, {{tone}} are not columns");
 
     let ragged = dir.path().join("ragged.csv");
     std::fs::write(&ragged, "a,b\n1,2\n3\n").unwrap();
     let run = chipbench(&db, &["dataset", ragged.to_str().unwrap()]).await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("line 3 has 1 fields where the header has 2"), "{}", run.stderr);
+    run.refused("line 3 has 1 fields where the header has 2");
     let run = chipbench(&db, &["dataset", ragged.to_str().unwrap(), "--import"]).await;
     assert_eq!(run.code, 2, "a file that fails its check is not imported");
     assert!(!db.exists(), "checking a dataset opens no database");
@@ -443,12 +435,10 @@ async fn prompt_versions_are_saved_listed_and_diffed() {
     let edited = dir.path().join("selection.txt");
     std::fs::write(&edited, "As {{persona}} choose from {{chips}} in a {{tone}} voice").unwrap();
     let refused = chipbench(&db, &["prompt", "save", "selection", edited.to_str().unwrap()]).await;
-    assert_eq!(refused.code, 2);
-    assert!(refused.stderr.contains("the benchmark fills {{persona}}, {{chips}} in prompt `selection`, not {{tone}}"), "{}", refused.stderr);
+    refused.refused("the benchmark fills {{persona}}, {{chips}} in prompt `selection`, not {{tone}}");
 
     let unknown = chipbench(&db, &["prompt", "versions", "nope"]).await;
-    assert_eq!(unknown.code, 2);
-    assert!(unknown.stderr.contains("prompt `nope` not found"), "{}", unknown.stderr);
+    unknown.refused("prompt `nope` not found");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -470,11 +460,9 @@ async fn outputs_in_a_dataset_are_graded_and_compared_with_peoples_grades() {
     assert!(run.stdout.contains("grader vs people over 3 rows: agreement 66.7%, Cohen's kappa 0.400"), "{}", run.stdout);
 
     let bad = chipbench(&db, &["dataset", file, "--grade", "answer", "--rule", "fuzzy"]).await;
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("rule: `fuzzy` is not a rule"), "{}", bad.stderr);
+    bad.refused("rule: `fuzzy` is not a rule");
     let missing = chipbench(&db, &["dataset", file, "--grade", "reply"]).await;
-    assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("column `reply` is not in the dataset"), "{}", missing.stderr);
+    missing.refused("column `reply` is not in the dataset");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -524,11 +512,9 @@ async fn a_grid_runs_against_a_server_is_graded_by_hand_shown_and_exported() {
 
     let five = grid(&["--model", MODEL, "--model", "a/b", "--model", "c/d", "--model", "e/f", "--model", "g/h"]);
     let refused = chipbench(&db, &five.iter().map(String::as_str).collect::<Vec<_>>()).await;
-    assert_eq!(refused.code, 2);
-    assert!(refused.stderr.contains("5 models chosen; a grid runs at most 4"), "{}", refused.stderr);
+    refused.refused("5 models chosen; a grid runs at most 4");
     let again = chipbench(&db, &["grid", "again", &run_id]).await;
-    assert_eq!(again.code, 2);
-    assert!(again.stderr.contains("every cell succeeded; nothing to run again"), "{}", again.stderr);
+    again.refused("every cell succeeded; nothing to run again");
     assert_eq!(fake.requests(), 12, "refused requests call nothing");
 }
 
@@ -553,8 +539,7 @@ async fn import_langfuse_prints_what_it_brought_and_wrong_keys_are_a_configurati
     assert_eq!(wrong.code, 2);
     assert!(wrong.stderr.contains("Langfuse refused the keys") && !wrong.stderr.contains("sk-wrong"), "{}", wrong.stderr);
     let missing: crate::support::Run = command(&db, &["import", "langfuse"]).env_remove("LANGFUSE_PUBLIC_KEY").output().await.unwrap().into();
-    assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("LANGFUSE_PUBLIC_KEY is not set"), "{}", missing.stderr);
+    missing.refused("LANGFUSE_PUBLIC_KEY is not set");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -574,6 +559,5 @@ async fn analytics_show_a_batchs_calls_by_day_and_model_and_refuse_a_backward_ra
     let none = chipbench(&db, &["analytics", "--range", "2020-01-01..2020-01-31"]).await;
     assert!(none.stdout.lines().find(|l| l.starts_with("total")).unwrap().split_whitespace().nth(1) == Some("0"), "{}", none.stdout);
     let backward = chipbench(&db, &["analytics", "--range", "2026-11-20..2026-11-01"]).await;
-    assert_eq!(backward.code, 2);
-    assert!(backward.stderr.contains("range: the end 2026-11-01 is before the start 2026-11-20"), "{}", backward.stderr);
+    backward.refused("range: the end 2026-11-01 is before the start 2026-11-20");
 }

@@ -11,6 +11,12 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts a usage or configuration error (exit 2) whose message contains `message`.
+    pub fn refused(&self, message: &str) {
+        assert_eq!(self.code, 2, "stderr: {}", self.stderr);
+        assert!(self.stderr.contains(message), "{}", self.stderr);
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }

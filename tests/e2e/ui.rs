@@ -8,7 +8,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::{
-    support::{mock_batch, query_i64},
+    support::{mock_batch, query_i64, query_one},
     webdriver::{button, driver, driver_with_latency, open_app, screenshot, wait_for, wait_for_exact, wait_for_text, wait_until_text},
 };
 
@@ -18,7 +18,7 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
     mock_batch(&db).await; // an earlier run of 24 tests, from the CLI
-    let cli_run = crate::support::query_one::<String>(&db, "SELECT id FROM runs");
+    let cli_run = query_one::<String>(&db, "SELECT id FROM runs");
     let c = open_app(&driver, &db).await;
     let cli_row = format!("tr[data-run-id='{cli_run}']");
     wait_for_exact(&c, &format!("{cli_row} [data-testid=matrix]"), "openai/gpt-5-mini · teacher").await;

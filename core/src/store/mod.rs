@@ -273,16 +273,10 @@ pub(crate) mod tests {
     #[test]
     fn a_statement_that_changes_megabytes_is_written() {
         let (_d, store) = temp_store();
-        store
-            .write(|tx| {
-                tx.execute_batch(
-                    "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL CHECK (length(v) > 0));
-                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
-                     INSERT INTO big (v) SELECT printf('%.2000c', 'x') FROM n;",
-                )?;
-                Ok(())
-            })
-            .unwrap();
+        let rows = "CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT NOT NULL CHECK (length(v) > 0));
+                    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                    INSERT INTO big (v) SELECT printf('%.2000c', 'x') FROM n;";
+        store.write(|tx| Ok(tx.execute_batch(rows)?)).unwrap();
         let changed = store.write(|tx| {
             tx.execute("INSERT INTO big (v) VALUES ('first')", [])?; // the next statement may undo alone
             Ok(tx.execute("UPDATE big SET v = v || 'y'", [])?) // about 4 MB of pages to journal
