@@ -298,21 +298,20 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// CPU time (user + system) of the binary's batch with spans and with `--no-spans`, in
-/// [`PAIRS`] back-to-back pairs after one unmeasured pair, against the 50 ms fake server at
+/// back-to-back pairs (15, or CHIPBENCH_SPAN_PAIRS) after one unmeasured pair, against the 50 ms fake server at
 /// concurrency 64. The fake runs in this process, so the child's own CPU time is measured exactly
 /// (RUSAGE_CHILDREN). Single runs vary by 10-20% on these machines, so every run is printed beside
 /// the medians and the pairs' ratios, and the system time and page faults beside those. Then one
 /// pair runs under callgrind (when valgrind is installed), whose instruction counts repeat within
 /// about 0.5%: the figure to compare changes by.
-const PAIRS: usize = 15;
-
 async fn span_cpu() {
+    let pairs: usize = std::env::var("CHIPBENCH_SPAN_PAIRS").ok().and_then(|n| n.parse().ok()).filter(|&n| n >= 4).unwrap_or(15);
     let fake = FakeProvider::start_lean().await;
     fake.set_latency(LATENCY);
     let url = fake.base_url();
     let (mut with, mut without) = (Vec::new(), Vec::new());
     // One unmeasured pair first: a session's first runs were 10-20% slow.
-    for round in 0..2 * (PAIRS + 1) {
+    for round in 0..2 * (pairs + 1) {
         // Every other pair runs without spans first, so neither mode always runs first.
         let spans = (round % 2 == 0) == (round / 2 % 2 == 0);
         let before = ChildUsage::now();
@@ -334,16 +333,22 @@ async fn span_cpu() {
     let mut ratios: Vec<f64> = with.iter().zip(&without).map(|(w, wo)| w.as_secs_f64() / wo.as_secs_f64() - 1.0).collect();
     ratios.sort_by(f64::total_cmp);
     let runs = |xs: &[Duration]| xs.iter().map(|d| format!("{:.2}", d.as_secs_f64())).collect::<Vec<_>>().join(" ");
-    let (each_with, each_without) = (runs(&with), runs(&without));
+    let each = if pairs <= 20 { format!("; runs: {} / {}", runs(&with), runs(&without)) } else { String::new() };
     let (w, wo) = (median(with), median(without));
+    // A distribution-free 95% interval for the pairs' median: the order statistics about 1.96
+    // standard deviations of a binomial(n, 1/2) count either side of the middle.
+    let half_width = (1.96 * (pairs as f64).sqrt() / 2.0).ceil() as usize;
+    let (low, high) = (ratios[(pairs / 2).saturating_sub(half_width)], ratios[(pairs / 2 + half_width).min(pairs - 1)]);
     println!(
-        "spans: a 2,880-test batch (about 5,500 calls, concurrency 64, 50 ms fake server) takes {:.2} s of CPU with spans, {:.2} s with --no-spans (medians of {PAIRS}; runs: {each_with} / {each_without}): recording adds {:.1}% by the medians, {:.1}% by the median of the {PAIRS} back-to-back pairs (quartiles {:.1}% and {:.1}%) (target < 10%)",
+        "spans: a 2,880-test batch (about 5,500 calls, concurrency 64, 50 ms fake server) takes {:.2} s of CPU with spans, {:.2} s with --no-spans (medians of {pairs}{each}): recording adds {:.1}% by the medians, {:.1}% by the median of the {pairs} back-to-back pairs (95% interval {:.1}% to {:.1}%; quartiles {:.1}% and {:.1}%) (target < 10%)",
         w.as_secs_f64(),
         wo.as_secs_f64(),
         100.0 * (w.as_secs_f64() / wo.as_secs_f64() - 1.0),
-        100.0 * ratios[PAIRS / 2],
-        100.0 * ratios[PAIRS / 4],
-        100.0 * ratios[3 * PAIRS / 4],
+        100.0 * ratios[pairs / 2],
+        100.0 * low,
+        100.0 * high,
+        100.0 * ratios[pairs / 4],
+        100.0 * ratios[3 * pairs / 4],
     );
     println!(
         "spans: of that, system time {:.2} s with spans, {:.2} s without; minor page faults {faults_with} and {faults_without} (medians)",
