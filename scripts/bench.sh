@@ -4,6 +4,8 @@
 # grid run, sync).
 # CHIPBENCH_BENCH_FULL=1 adds the 1,000,000-result and 1,000,000-span figures (several minutes).
 # Section names run only those: `scripts/bench.sh traces`.
+# CHIPBENCH_SPAN_PAIRS=100 runs the spans figure's batches in 100 pairs instead of 15 (about 18
+# minutes): single runs move by 10-20%, and 15 pairs cannot tell 10% from 15%.
 # --app also measures the desktop app over WebDriver with the release build (launch to the first
 # results row, rating to the next result, the app's memory); it builds the release binary.
 set -euo pipefail
