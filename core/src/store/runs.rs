@@ -106,7 +106,7 @@ const SELECT_RUN: &str = "
 
 fn run_from_row(r: &Row) -> rusqlite::Result<RunDetail> {
     let config: serde_json::Value = serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or(serde_json::Value::Null);
-    let matrix = serde_json::from_value::<crate::bench::Matrix>(config["matrix"].clone()).ok();
+    let matrix = crate::bench::Matrix::deserialize(&config["matrix"]).ok();
     let (models, persona_ids) = matrix.map(|m| (m.models, m.persona_ids)).unwrap_or_default();
     Ok(RunDetail {
         summary: RunSummary {
