@@ -310,6 +310,13 @@ async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff
     // Replay the last generation call with another sector and role: the mock answers for them.
     let generation = c.find_all(Locator::Css("[data-testid=span-row][data-span-kind=generation]")).await.unwrap();
     generation.last().unwrap().click().await.unwrap();
+    // Its JSON response reads indented; the toggle shows the text exactly as stored.
+    wait_until_text(&c, "[data-testid=span-response]", "indented JSON", |t| t.starts_with("{\n  \"chips\": [")).await;
+    screenshot(&c, "trace").await;
+    wait_for(&c, "[data-testid=raw-response]").await.click().await.unwrap();
+    let raw = wait_until_text(&c, "[data-testid=span-response]", "the raw text", |t| t.starts_with("{\"chips\":[")).await;
+    let sql = format!("SELECT count(*) FROM spans WHERE trace_id = '{trace_id}' AND response = '{}'", raw.replace('\'', "''"));
+    assert_eq!(query_i64(&db, &sql), 1, "the raw text is the stored response");
     wait_for(&c, "[data-testid=replay-open]").await.click().await.unwrap();
     let prompt = wait_for(&c, "[data-testid=replay-message]").await;
     prompt.clear().await.unwrap();

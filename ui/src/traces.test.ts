@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Span, SpanStarted } from "./api";
-import { inFlight, waterfall } from "./traces";
+import { formattedJson, inFlight, waterfall } from "./traces";
 
 function span(id: string, start: string, end: string, retries: Span["retries"] = []): Span {
   return {
@@ -62,5 +62,25 @@ describe("inFlight", () => {
     expect(inFlight([], { started: [started("x")], stored: [stored("x")], dropped: 0 })).toEqual([]);
     const many = Array.from({ length: 80 }, (_, i) => started(String(i)));
     expect(inFlight([], { started: many, stored: [], dropped: 0 }, 50)).toHaveLength(50);
+  });
+});
+
+describe("formattedJson", () => {
+  it("indents a compact JSON object or array", () => {
+    expect(formattedJson('{"chips":[{"text":"a","type":"jargon"}]}')).toBe('{\n  "chips": [\n    {\n      "text": "a",\n      "type": "jargon"\n    }\n  ]\n}');
+    expect(formattedJson(' [1,2] \n')).toBe("[\n  1,\n  2\n]");
+  });
+
+  it("leaves prose, scalars, broken JSON and text laid out already alone", () => {
+    expect(formattedJson("In brief: it depends.")).toBeNull();
+    expect(formattedJson("42")).toBeNull();
+    expect(formattedJson('"a string"')).toBeNull();
+    expect(formattedJson('{"chips": [')).toBeNull();
+    expect(formattedJson('{"a": 1} and then prose')).toBeNull();
+    expect(formattedJson('{\n  "a": 1\n}')).toBeNull();
+  });
+
+  it("keeps markup as text: the caller renders it as text", () => {
+    expect(formattedJson('{"html":"<img src=x onerror=alert(1)>"}')).toBe('{\n  "html": "<img src=x onerror=alert(1)>"\n}');
   });
 });

@@ -53,3 +53,19 @@ export function inFlight(current: SpanStarted[], activity: SpanActivity, limit =
   const next = [...activity.started.slice().reverse(), ...current].filter((s) => !done.has(s.id));
   return next.slice(0, limit);
 }
+
+/**
+ * A response that is a JSON object or array, indented for reading; null when it is not one, or
+ * is laid out that way already. A view only: parsing drops a repeated key and rounds numbers past
+ * 2^53, so the raw text stays one click away.
+ */
+export function formattedJson(text: string): string | null {
+  const t = text.trim();
+  if (!/^[[{]/.test(t)) return null;
+  try {
+    const formatted = JSON.stringify(JSON.parse(t), null, 2);
+    return formatted === t ? null : formatted;
+  } catch {
+    return null;
+  }
+}
