@@ -1,4 +1,5 @@
-// Plain logic of the trace views: the waterfall's geometry and the live list of calls in flight.
+// Plain logic of the trace views: the waterfall's geometry, the live list of calls in flight, and
+// a JSON response laid out for reading.
 import type { Span, SpanActivity, SpanStarted } from "./api";
 
 /** A bar of the waterfall, in percent of the trace's duration. */
