@@ -169,9 +169,12 @@ pub async fn button(c: &Client, label: &str) -> fantoccini::elements::Element {
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::XPath(&format!("//button[normalize-space()='{label}']"))).await.unwrap()
 }
 
-/// Saves a screenshot for people to look at; a test asserts nothing about it, so one that takes
-/// more than 20 s is skipped with a warning.
+/// Saves a screenshot for people to look at, after asserting that the view fits the window's
+/// width (each horizontal scrollbar so far was a layout bug). A screenshot that takes more than
+/// 20 s is skipped with a warning.
 pub async fn screenshot(c: &Client, name: &str) {
+    let wider = c.execute(WIDER_THAN_THEIR_BOX, vec![]).await.unwrap();
+    assert_eq!(wider, json!([]), "{name}: these scroll sideways (tag.classes: content width > box width)");
     let dir = chipbench_bin().parent().unwrap().join("../screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     match tokio::time::timeout(Duration::from_secs(20), c.screenshot()).await {
@@ -179,3 +182,13 @@ pub async fn screenshot(c: &Client, name: &str) {
         Err(_) => eprintln!("warning: the screenshot {name}.png took over 20 s; skipped"),
     }
 }
+
+/// The elements that scroll sideways: the page, or an element whose style lets it scroll, with
+/// content wider than its box.
+const WIDER_THAN_THEIR_BOX: &str = "
+    return [...document.querySelectorAll('*')]
+        .filter(e => {
+            const x = getComputedStyle(e).overflowX;
+            return (x === 'auto' || x === 'scroll' || e === document.scrollingElement) && e.scrollWidth > e.clientWidth + 1;
+        })
+        .map(e => `${e.tagName.toLowerCase()}${[...e.classList].map(c => '.' + c).join('')}: ${e.scrollWidth} > ${e.clientWidth}`);";
