@@ -470,7 +470,7 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
         println!("{}", serde_json::json!({"dry_run": true, "provider": config.provider, "matrix": config.matrix, "estimate": e}));
     } else {
         println!(
-            "{} tests ({} models x {} personas x {} variants), {} calls (up to {} with fills), ~${:.4}, ~{:.1} min at concurrency {} on {}",
+            "{} tests ({} models x {} personas x {} variants), {} calls (up to {} with fills), ~${:.4}, {} at concurrency {} on {}",
             e.tests,
             config.matrix.models.len(),
             config.matrix.persona_ids.len(),
@@ -478,7 +478,7 @@ fn dry_run(cli: &Cli, db: &Path) -> Result<u8, Failure> {
             e.calls,
             e.max_calls,
             e.cost_usd,
-            e.minutes,
+            e.duration,
             config.concurrency,
             config.provider.as_str()
         );

@@ -24,7 +24,8 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     wait_for_exact(&c, &format!("{cli_row} [data-testid=matrix]"), "openai/gpt-5-mini · teacher").await;
     button(&c, "New batch").await.click().await.unwrap();
     // Defaults: the first model, every persona, every variant.
-    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    assert!(estimate.ends_with(", instant"), "the mock without latency takes no time: {estimate}");
     screenshot(&c, "new-batch").await;
     button(&c, "Start batch").await.click().await.unwrap();
     wait_for_exact(&c, &format!("tr[data-status=completed]:not([data-run-id='{cli_run}']) [data-testid=done]"), "288").await;
@@ -365,7 +366,8 @@ async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
     let db = dir.path().join("ui.db");
     let c = open_app(&driver, &db).await;
     button(&c, "New batch").await.click().await.unwrap();
-    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    assert!(estimate.ends_with(", instant"), "the mock without latency takes no time: {estimate}");
     button(&c, "Start batch").await.click().await.unwrap();
     button(&c, "Traces").await.click().await.unwrap();
     wait_for(&c, "[data-testid=in-flight]").await;

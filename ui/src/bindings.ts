@@ -346,6 +346,8 @@ export type Estimate = {
 	max_calls: number,
 	cost_usd: number | null,
 	minutes: number | null,
+	/**  `minutes` as people read it: "~40 s", "~12 min", "~2 h 05 min", or "instant". */
+	duration: string,
 };
 
 /**  One value a dimension takes, with how many results have it. */

@@ -177,6 +177,23 @@ pub struct Estimate {
     pub max_calls: u64,
     pub cost_usd: f64,
     pub minutes: f64,
+    /// `minutes` as people read it: "~40 s", "~12 min", "~2 h 05 min", or "instant".
+    pub duration: String,
+}
+
+/// Rounds to the unit that matters at that length; under a second reads "instant" (the mock
+/// without latency), where "~0.0 min" read like a missing figure.
+fn duration_text(minutes: f64) -> String {
+    let secs = (minutes * 60.0).round() as u64;
+    match secs {
+        0 => "instant".to_string(),
+        1..=59 => format!("~{secs} s"),
+        60..=5399 => format!("~{} min", (minutes.round() as u64).max(1)),
+        _ => {
+            let m = minutes.round() as u64;
+            format!("~{} h {:02} min", m / 60, m % 60)
+        }
+    }
 }
 
 /// A pre-flight estimate; `call_secs` is the expected latency of one call.
@@ -197,7 +214,8 @@ pub fn estimate(matrix: &Matrix, prices: &PriceTable, selector: &str, concurrenc
         }
     }
     let tests = matrix.len() as u64;
-    Estimate { tests, calls, max_calls: calls + tests, cost_usd: cost, minutes: calls as f64 * call_secs / concurrency.max(1) as f64 / 60.0 }
+    let minutes = calls as f64 * call_secs / concurrency.max(1) as f64 / 60.0;
+    Estimate { tests, calls, max_calls: calls + tests, cost_usd: cost, minutes, duration: duration_text(minutes) }
 }
 
 #[cfg(test)]
@@ -231,6 +249,15 @@ mod tests {
         assert_eq!((e.tests, e.calls, e.max_calls), (24, 12 + 36, 48 + 24));
         assert!((e.minutes - 48.0 * 2.0 / 4.0 / 60.0).abs() < 1e-9);
         assert!(e.cost_usd > 0.0);
+        assert_eq!(e.duration, "~24 s");
+    }
+
+    #[test]
+    fn durations_read_in_the_unit_that_matters() {
+        let cases = [(0.0, "instant"), (0.005, "instant"), (0.02, "~1 s"), (0.4, "~24 s"), (0.99, "~59 s"), (1.0, "~1 min"), (12.4, "~12 min"), (89.9, "~90 min"), (90.0, "~1 h 30 min"), (125.0, "~2 h 05 min")];
+        for (minutes, text) in cases {
+            assert_eq!(duration_text(minutes), text, "{minutes} min");
+        }
     }
 
     #[test]
