@@ -173,14 +173,23 @@ pub async fn button(c: &Client, label: &str) -> fantoccini::elements::Element {
 /// width (each horizontal scrollbar so far was a layout bug). A screenshot that takes more than
 /// 20 s is skipped with a warning.
 pub async fn screenshot(c: &Client, name: &str) {
-    let wider = c.execute(WIDER_THAN_THEIR_BOX, vec![]).await.unwrap();
-    assert_eq!(wider, json!([]), "{name}: these scroll sideways (tag.classes: content width > box width)");
+    assert_fits_width(c, name).await;
     let dir = chipbench_bin().parent().unwrap().join("../screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     match tokio::time::timeout(Duration::from_secs(20), c.screenshot()).await {
         Ok(png) => std::fs::write(dir.join(format!("{name}.png")), png.unwrap()).unwrap(),
         Err(_) => eprintln!("warning: the screenshot {name}.png took over 20 s; skipped"),
     }
+}
+
+/// Asserts that nothing in the view scrolls sideways (`view` names it in the message).
+pub async fn assert_fits_width(c: &Client, view: &str) {
+    assert_eq!(sideways(c).await, Vec::<String>::new(), "{view}: these scroll sideways (tag.classes: content width > box width)");
+}
+
+/// What scrolls sideways, as "tag.classes: content width > box width".
+pub async fn sideways(c: &Client) -> Vec<String> {
+    serde_json::from_value(c.execute(WIDER_THAN_THEIR_BOX, vec![]).await.unwrap()).unwrap()
 }
 
 /// The elements that scroll sideways: the page, or an element whose style lets it scroll, with
