@@ -647,7 +647,7 @@ async fn every_view_fits_the_smallest_window() {
     let inner = c.execute("return [window.innerWidth, window.innerHeight]", vec![]).await.unwrap();
     assert!(inner[0].as_u64().unwrap() <= width, "the window shrank to {width} wide: {inner}");
     // Each view, and what it shows once data is there; some open a part that takes room.
-    let views: [(&str, &str, Option<(&str, &str)>); 10] = [
+    let views = [
         ("Runs", "[data-testid=matrix]", None),
         ("Results", "[data-testid=result-row]", Some(("[data-testid=result-row]", "[data-testid=result-detail]"))),
         ("Rate", "[data-testid=rate-progress]", None),
