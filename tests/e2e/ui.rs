@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fantoccini::{Client, Locator};
+use fantoccini::{key::Key, Client, Locator};
 use serde_json::json;
 
 use crate::{
@@ -93,8 +93,11 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     wait_for_text(&c, "[data-testid=rate-notice]", "Rating undone").await;
     wait_for_exact(&c, "[data-testid=rate-progress]", "5 of 24").await;
 
-    // The leaderboard counts the four remaining ratings: (1 + 2 + 3 + 4) / 4.
-    button(&c, "Leaderboard").await.click().await.unwrap();
+    // Ctrl+3 (this view) and Ctrl+4 (the leaderboard) open views and rate nothing, where 3 and 4
+    // alone would. The leaderboard counts the four remaining ratings: (1 + 2 + 3 + 4) / 4.
+    for key in ["3", "4"] {
+        c.active_element().await.unwrap().send_keys(&(Key::Control + key)).await.unwrap();
+    }
     wait_for(&c, "input[name=include_demo]").await.click().await.unwrap();
     wait_for_exact(&c, &format!("{model_row} [data-testid=rated]"), "4").await;
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "2.50").await;
@@ -105,6 +108,15 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     wait_for(&c, "input[name=normalise]").await.click().await.unwrap();
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "0.00").await;
     screenshot(&c, "leaderboard").await;
+
+    // "?" lists the shortcuts (typed into no field); Esc closes the list.
+    c.execute("document.activeElement.blur()", vec![]).await.unwrap();
+    c.active_element().await.unwrap().send_keys("?").await.unwrap();
+    let list = wait_for_text(&c, "[data-testid=shortcuts][open]", "Ctrl+1").await;
+    assert!(list.contains("undo the last rating"), "every view's keys: {list}");
+    screenshot(&c, "shortcuts").await;
+    c.active_element().await.unwrap().send_keys(&Key::Escape).await.unwrap();
+    wait_for(&c, "[data-testid=shortcuts]:not([open])").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM ratings WHERE deleted_at IS NULL"), 4, "u withdrew the last rating");
 }
@@ -202,7 +214,7 @@ async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
     c.active_element().await.unwrap().send_keys("4").await.unwrap();
     wait_for(&c, "[aria-label='Your rating'] [aria-pressed=true]").await;
     screenshot(&c, "results").await;
-    c.active_element().await.unwrap().send_keys(&fantoccini::key::Key::Escape).await.unwrap(); // closes the detail
+    c.active_element().await.unwrap().send_keys(&Key::Escape).await.unwrap(); // closes the detail
     wait_for_exact(&c, "[aria-selected=true] [data-testid=my-rating]", "4").await;
     choose(&c, "mine", "unrated by me").await;
     wait_for_exact(&c, "[data-testid=results-total]", "11 results").await;
