@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::{results::json, ResultDetail};
+use crate::store::{results::json, ResultDetail, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -11,6 +11,8 @@ pub enum ExportError {
     Format { path: String },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl crate::error::Coded for ExportError {
@@ -18,8 +20,18 @@ impl crate::error::Coded for ExportError {
         match self {
             Self::Format { .. } => crate::ErrorCode::Validation,
             Self::Write { .. } => crate::ErrorCode::Storage,
+            Self::Store(e) => e.code(),
         }
     }
+}
+
+/// Writes a stored run's results to `path` (`.json` or `.csv`); how many. An unknown run is an
+/// error that names it, not an empty file.
+pub fn export_run(store: &Store, run_id: &str, path: &Path) -> Result<usize, ExportError> {
+    store.run(run_id)?;
+    let results = store.run_results(run_id)?;
+    write(path, &results)?;
+    Ok(results.len())
 }
 
 /// Writes a run's results as JSON or CSV, by the path's extension.

@@ -22,6 +22,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::runs::run_count,
             commands::runs::runs,
             commands::runs::run,
+            commands::runs::export_run,
             commands::results::results,
             commands::results::result,
             commands::ratings::rate,

@@ -493,8 +493,8 @@ async fn execute(cli: &Cli, store: &Store, db: &Path, mut prepared: bench::Prepa
     let outcome = prepared.runner.execute(&prepared.run, stop, |p| reporter.report(p)).await?;
     reporter.finish();
     if let Some(path) = &cli.export {
-        export::write(path, &store.run_results(&outcome.run_id)?)?;
-        eprintln!("exported {} result(s) to {}", outcome.stored, path.display());
+        let n = export::export_run(store, &outcome.run_id, path)?;
+        eprintln!("exported {n} result(s) to {}", path.display());
     }
     let code = exit_code(&outcome);
     print_summary(cli, db, &outcome, code);

@@ -2,22 +2,29 @@
 //! scripts/test.sh provides. Each test gets free ports and a fresh database, runs the mock at zero
 //! latency, and waits on page state, never on fixed sleeps. Screenshots land in target/screenshots.
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
 use fantoccini::{key::Key, Client, Locator};
 use serde_json::json;
 
 use crate::{
     support::{mock_batch, query_i64, query_one},
-    webdriver::{button, driver, driver_with_latency, open_app, screenshot, sideways, wait_for, wait_for_exact, wait_for_text, wait_until_text},
+    webdriver::{button, driver, Driver, driver_with_latency, open_app, screenshot, sideways, wait_for, wait_for_exact, wait_for_text, wait_until_text},
 };
+
+/// A temporary directory, a WebDriver for the app, and a database there holding one 24-test mock
+/// batch; None where WebDriver is missing (outside CI).
+async fn app_driver_and_a_mock_batch() -> Option<(tempfile::TempDir, Driver, PathBuf)> {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = driver(&dir.path().join("config")).await?;
+    let db = dir.path().join("ui.db");
+    mock_batch(&db).await;
+    Some((dir, driver, db))
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mock_batch_started_from_the_window_runs_to_completion() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await; // an earlier run of 24 tests, from the CLI
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return }; // an earlier run of 24 tests, from the CLI
     let cli_run = query_one::<String>(&db, "SELECT id FROM runs");
     let c = open_app(&driver, &db).await;
     let cli_row = format!("tr[data-run-id='{cli_run}']");
@@ -65,10 +72,7 @@ async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     let model_row = "tr[data-group='openai/gpt-5-mini']";
     button(&c, "Leaderboard").await.click().await.unwrap();
@@ -224,11 +228,8 @@ async fn filters_narrow_the_results_table_and_a_row_opens_to_be_rated() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let Some((dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let Some(turso) = crate::sync::Turso::start(dir.path()).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
     let c = open_app(&driver, &db).await;
     wait_for_exact(&c, "[data-testid=sync-indicator]", "sync off").await;
 
@@ -263,11 +264,34 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_runs_results_are_exported_from_the_runs_view_and_a_bad_path_is_refused() {
+    let Some((dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
+    let c = open_app(&driver, &db).await;
+    button(&c, "Export…").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=export-run]", "Export its 24 results to").await;
+    let path = wait_for(&c, "[data-testid=export-path]").await;
+    let xml = dir.path().join("run.xml");
+    path.send_keys(xml.to_str().unwrap()).await.unwrap();
+    button(&c, "Export").await.click().await.unwrap();
+    let refused = wait_for_text(&c, "[role=alert]", "unknown extension").await;
+    assert!(refused.contains(xml.to_str().unwrap()), "the message names the path: {refused}");
+    assert!(!xml.exists() && !dir.path().join("run.partial").exists(), "nothing written");
+    screenshot(&c, "export").await;
+
+    let csv = dir.path().join("run.csv");
+    path.clear().await.unwrap();
+    path.send_keys(csv.to_str().unwrap()).await.unwrap();
+    button(&c, "Export").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=exported]", &format!("Exported 24 results to {}", csv.display())).await;
+    c.close().await.unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("id,run_id,model,persona_id"), "{text}");
+    assert_eq!(text.lines().count(), 25, "a header and the run's 24 results");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     button(&c, "Traces").await.click().await.unwrap();
     wait_for(&c, "[data-testid=trace-item]").await;
@@ -302,10 +326,7 @@ async fn search(c: &Client, text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     button(&c, "Results").await.click().await.unwrap();
     wait_for(&c, "[data-testid=result-row]").await.click().await.unwrap();
@@ -344,10 +365,7 @@ async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff
 
 #[tokio::test(flavor = "multi_thread")]
 async fn search_finds_a_chip_text_and_opens_its_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     // A chip some response contains, and the traces whose spans contain it.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let chip: String = conn.query_row("SELECT value ->> 'text' FROM results, json_each(final_chips) ORDER BY results.id LIMIT 1", [], |r| r.get(0)).unwrap();
@@ -492,10 +510,7 @@ async fn the_playground_sends_one_prompt_to_two_models_side_by_side() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn analytics_show_a_batchs_calls_over_time_and_refuse_a_backward_range() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let calls = query_i64(&db, "SELECT count(*) FROM spans");
     let c = open_app(&driver, &db).await;
     button(&c, "Analytics").await.click().await.unwrap();
@@ -647,10 +662,7 @@ async fn a_dropped_driver_leaves_no_process_behind_even_with_its_app_open() {
 /// trace open, fits its width (a table or form wider than the window hid its last columns).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_view_fits_the_smallest_window() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(driver) = driver(&dir.path().join("config")).await else { return };
-    let db = dir.path().join("ui.db");
-    mock_batch(&db).await;
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     let conf: serde_json::Value = serde_json::from_str(include_str!("../../src-tauri/tauri.conf.json")).unwrap();
     let window = &conf["app"]["windows"][0];

@@ -44,6 +44,7 @@ export function messageOf(e: unknown): string {
 export const api = {
   runCount: () => unwrap(commands.runCount()),
   runs: () => unwrap(commands.runs()),
+  exportRun: (runId: string, path: string) => unwrap(commands.exportRun(runId, path)),
   models: () => unwrap(commands.models()),
   personas: () => commands.personas(),
   rater: () => unwrap(commands.rater()),

@@ -10,6 +10,8 @@ export const commands = {
 	/**  Every run, newest first, with result counts. */
 	runs: () => typedError<RunList, CommandError>(__TAURI_INVOKE("runs")),
 	run: (id: string) => typedError<RunDetail, CommandError>(__TAURI_INVOKE("run", { id })),
+	/**  Writes a run's results to a .csv or .json file, as `chipbench export` does; how many. */
+	exportRun: (runId: string, path: string) => typedError<number, CommandError>(__TAURI_INVOKE("export_run", { runId, path })),
 	/**  A page of results; `my_rating` is always the current rater's (the filter's `user` is ignored). */
 	results: (filter: ResultFilter) => typedError<ResultPage, CommandError>(__TAURI_INVOKE("results", { filter })),
 	result: (id: string) => typedError<ResultDetail, CommandError>(__TAURI_INVOKE("result", { id })),

@@ -97,10 +97,8 @@ pub fn leaderboard(store: &Store, args: &LeaderboardArgs) -> Result<u8, Failure>
 }
 
 pub fn export_run(store: &Store, run_id: &str, path: &Path) -> Result<u8, Failure> {
-    store.run(run_id)?; // an unknown run is an error that names it, not an empty file
-    let results = store.run_results(run_id)?;
-    export::write(path, &results)?;
-    println!("exported {} result(s) of run {run_id} to {}", results.len(), path.display());
+    let n = export::export_run(store, run_id, path)?;
+    println!("exported {n} result(s) of run {run_id} to {}", path.display());
     Ok(0)
 }
 

@@ -1,6 +1,11 @@
 //! Runs: the seed's `GET /runs` and `GET /runs/{id}`.
 
-use chipbench_core::store::{RunDetail, RunSummary};
+use std::path::PathBuf;
+
+use chipbench_core::{
+    export,
+    store::{RunDetail, RunSummary},
+};
 use serde::Serialize;
 use tauri::State;
 
@@ -31,4 +36,12 @@ pub fn runs(state: State<'_, AppState>) -> Result<RunList> {
 #[tracing::instrument(skip(state))]
 pub fn run(state: State<'_, AppState>, id: String) -> Result<RunDetail> {
     Ok(state.store.run(&id)?)
+}
+
+/// Writes a run's results to a .csv or .json file, as `chipbench export` does; how many.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn export_run(state: State<'_, AppState>, run_id: String, path: PathBuf) -> Result<u32> {
+    Ok(export::export_run(&state.store, &run_id, &path)? as u32)
 }
