@@ -23,7 +23,7 @@ use serde::Serialize;
 use tauri::State;
 use tokio_util::sync::CancellationToken;
 
-use super::{AppState, Result};
+use super::{typed_path, AppState, Result};
 
 /// Cells of a running grid that changed since the last event, and where the run stands.
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
@@ -128,7 +128,7 @@ pub fn datasets(state: State<'_, AppState>) -> Result<Vec<DatasetSummary>> {
 #[specta::specta]
 #[tracing::instrument]
 pub fn check_dataset_file(path: PathBuf) -> Result<dataset::Summary> {
-    let (format, file) = dataset::open(&path)?;
+    let (format, file) = dataset::open(&typed_path("dataset file", path)?)?;
     Ok(dataset::summarize(file, format, 5)?)
 }
 
@@ -137,7 +137,7 @@ pub fn check_dataset_file(path: PathBuf) -> Result<dataset::Summary> {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn import_dataset_file(state: State<'_, AppState>, path: PathBuf, name: Option<String>) -> Result<DatasetSummary> {
-    Ok(state.store.import_dataset_file(&path, name.as_deref())?)
+    Ok(state.store.import_dataset_file(&typed_path("dataset file", path)?, name.as_deref())?)
 }
 
 /// The newest version of every prompt.
@@ -232,7 +232,7 @@ pub fn grade_cell(state: State<'_, AppState>, cell_id: String, pass: Option<bool
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn export_grid(state: State<'_, AppState>, run_id: String, path: PathBuf) -> Result<u32> {
-    Ok(export::export(&state.store, &run_id, &state.rater()?, &path)? as u32)
+    Ok(export::export(&state.store, &run_id, &state.rater()?, &typed_path("export file", path)?)? as u32)
 }
 
 /// A word diff from `before` to `after` (two prompt versions, or a version and the text being

@@ -17,6 +17,7 @@ pub mod traces;
 
 use std::{
     collections::HashMap,
+    path::PathBuf,
     sync::{Arc, Mutex},
 };
 
@@ -43,6 +44,21 @@ impl<E: Coded> From<E> for CommandError {
 }
 
 pub type Result<T> = std::result::Result<T, CommandError>;
+
+/// A file path typed into the window (`field` names the box): `~/` is the home folder, and a
+/// relative path is refused, since the window has no working folder a person could know of.
+pub fn typed_path(field: &str, path: PathBuf) -> Result<PathBuf> {
+    let home = |rest: &std::path::Path| dirs::home_dir().map(|h| h.join(rest));
+    let path = match path.strip_prefix("~") {
+        Ok(rest) => home(rest).unwrap_or(path),
+        Err(_) => path,
+    };
+    if path.is_absolute() {
+        return Ok(path);
+    }
+    let message = format!("{field} {}: give a full path (~/ is your home folder) or choose one with Browse…", path.display());
+    Err(CommandError { code: ErrorCode::Validation, message })
+}
 
 /// Runs going on in this process (batches, grids), by id, each with the token that stops it.
 #[derive(Default)]
@@ -98,5 +114,20 @@ impl AppState {
 
     pub fn rater(&self) -> Result<String> {
         Ok(self.files.load()?.rater.unwrap_or_else(|| self.default_rater.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_typed_path_is_full_or_under_home_and_a_relative_one_is_refused_by_name() {
+        assert_eq!(typed_path("export file", "/tmp/run.csv".into()), Ok(PathBuf::from("/tmp/run.csv")));
+        assert_eq!(typed_path("export file", "~/runs/run.csv".into()), Ok(dirs::home_dir().unwrap().join("runs/run.csv")));
+        let refused = typed_path("dataset file", "data/rows.csv".into()).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Validation);
+        assert!(refused.message.starts_with("dataset file data/rows.csv: give a full path"), "{}", refused.message);
+        assert!(typed_path("export file", "~user/run.csv".into()).is_err(), "another user's home is not expanded");
     }
 }

@@ -9,7 +9,7 @@ use chipbench_core::{
 use serde::Serialize;
 use tauri::State;
 
-use super::{AppState, Result};
+use super::{typed_path, AppState, Result};
 
 #[derive(Serialize, specta::Type)]
 pub struct RunList {
@@ -43,5 +43,5 @@ pub fn run(state: State<'_, AppState>, id: String) -> Result<RunDetail> {
 #[specta::specta]
 #[tracing::instrument(skip(state))]
 pub fn export_run(state: State<'_, AppState>, run_id: String, path: PathBuf) -> Result<u32> {
-    Ok(export::export_run(&state.store, &run_id, &path)? as u32)
+    Ok(export::export_run(&state.store, &run_id, &typed_path("export file", path)?)? as u32)
 }
