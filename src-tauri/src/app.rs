@@ -51,6 +51,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::traces::trace,
             commands::traces::search_spans,
             commands::traces::replay_span,
+            commands::traces::span_request,
             commands::traces::playground,
             commands::traces::import_spans,
             commands::traces::rate_span,

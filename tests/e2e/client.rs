@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use chipbench_core::llm::{
-    openai::OpenAiClient, CallKind, ChatRequest, FailureKind, Message, Provider, ProviderKind, RetryPolicy,
+use chipbench_core::{
+    llm::{openai::OpenAiClient, CallKind, ChatRequest, FailureKind, Message, PriceTable, Provider, ProviderKind, RetryPolicy},
+    trace::{recorded_call, sent::sent_request, SpanContext, TraceKind},
 };
 use chipbench_e2e::{FakeProvider, Reply};
 use tokio_util::sync::CancellationToken;
@@ -115,4 +116,36 @@ async fn cancellation_stops_a_stalled_call_quickly() {
     let err = provider(&fake, None).complete(&request(), &slow, &cancel).await.unwrap_err();
     assert_eq!(err.kind, FailureKind::Cancelled);
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// A recorded call shown "as sent" is the body the server received, and its curl command, run by
+/// a shell with the key in the named variable, sends that body and key again.
+#[tokio::test]
+async fn a_recorded_call_as_sent_is_what_the_server_received_and_its_curl_sends_it_again() {
+    let fake = FakeProvider::start().await;
+    let ctx = SpanContext {
+        trace_id: "t".into(),
+        trace_kind: TraceKind::Playground,
+        trace_name: "t".into(),
+        run_id: None,
+        provider: "openai".into(),
+        replay_of: None,
+    };
+    let req = ChatRequest { temperature: Some(0.25), max_tokens: Some(300), ..request() };
+    let never = CancellationToken::new();
+    let (span, _) = recorded_call(&provider(&fake, Some("sk-test")), &PriceTable::default(), &ctx, req, &policy(), &never, None).await;
+    let base: &'static str = Box::leak(fake.base_url().into_boxed_str());
+    let env = std::collections::HashMap::from([("OPENAI_BASE_URL", base), ("OPENAI_API_KEY", "sk-test")]);
+    let sent = sent_request(&span, &env).unwrap();
+    let mut received = fake.bodies()[0].clone();
+    assert_eq!(received.as_object_mut().unwrap().remove("authorization"), Some("Bearer sk-test".into()));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&sent.body).unwrap(), received, "the body as the client sent it");
+
+    let curl = sent.curl.unwrap();
+    assert!(!curl.contains("sk-test"), "the key is named, not shown: {curl}");
+    let out = tokio::process::Command::new("bash").args(["-c", &curl]).env("OPENAI_API_KEY", "sk-test").output().await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chat.completion"), "the server answered the curl");
+    let again = &fake.bodies()[1];
+    assert_eq!((again, &again["authorization"]), (&fake.bodies()[0], &serde_json::json!("Bearer sk-test")), "the same body and key again");
 }

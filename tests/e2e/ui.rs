@@ -356,6 +356,16 @@ async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff
     let raw = wait_until_text(&c, "[data-testid=span-response]", "the raw text", |t| t.starts_with("{\"chips\":[")).await;
     let sql = format!("SELECT count(*) FROM spans WHERE trace_id = '{trace_id}' AND response = '{}'", raw.replace('\'', "''"));
     assert_eq!(query_i64(&db, &sql), 1, "the raw text is the stored response");
+    // "as sent": the body the client posts (a mock call has no endpoint, so no curl command).
+    wait_for(&c, "[data-testid=as-sent]").await.click().await.unwrap();
+    let body = wait_until_text(&c, "[data-testid=sent-request]", "the request body", |t| t.starts_with('{')).await;
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let span_id = wait_for(&c, "[data-testid=span-row][aria-pressed=true]").await.attr("data-span-id").await.unwrap().unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&query_one::<String>(&db, &format!("SELECT messages FROM spans WHERE id = '{span_id}'"))).unwrap();
+    assert_eq!((&body["messages"], &body["response_format"]["json_schema"]["name"]), (&stored, &json!("chips")), "{body}");
+    wait_for_text(&c, "[data-testid=sent-note]", "The mock answers offline").await;
+    screenshot(&c, "as-sent").await;
+    wait_for(&c, "[data-testid=as-sent]").await.click().await.unwrap(); // back to the messages
     wait_for(&c, "[data-testid=replay-open]").await.click().await.unwrap();
     let prompt = wait_for(&c, "[data-testid=replay-message]").await;
     prompt.clear().await.unwrap();

@@ -70,6 +70,7 @@ export const api = {
   trace: (id: string) => unwrap(commands.trace(id)),
   searchSpans: (query: SearchQuery) => unwrap(commands.searchSpans(query)),
   replaySpan: (request: ReplayRequest) => unwrap(commands.replaySpan(request)),
+  spanRequest: (spanId: string) => unwrap(commands.spanRequest(spanId)),
   playground: (request: PlaygroundRequest) => unwrap(commands.playground(request)),
   importSpans: (fileName: string, text: string) => unwrap(commands.importSpans(fileName, text)),
   rateSpan: (spanId: string, rating: number) => unwrap(commands.rateSpan(spanId, rating)),

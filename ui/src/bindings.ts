@@ -57,6 +57,11 @@ export const commands = {
 	searchSpans: (query: SearchQuery) => typedError<SearchPage, CommandError>(__TAURI_INVOKE("search_spans", { query })),
 	/**  Sends a recorded LLM call again with edits; returns the stored replay and its diff. */
 	replaySpan: (request: ReplayRequest) => typedError<ReplayOutcome, CommandError>(__TAURI_INVOKE("replay_span", { request })),
+	/**
+	 *  A recorded LLM call as sent: its body, the endpoint as set now, and a curl command that sends it
+	 *  again (naming the key's environment variable, never showing the key).
+	 */
+	spanRequest: (spanId: string) => typedError<SentRequest, CommandError>(__TAURI_INVOKE("span_request", { spanId })),
 	/**  Sends a playground prompt to one to four models; returns their spans in the models' order. */
 	playground: (request: PlaygroundRequest) => typedError<Span[], CommandError>(__TAURI_INVOKE("playground", { request })),
 	/**  Imports a file of another tool's spans (its name and text, as the window read them). */
@@ -930,6 +935,18 @@ export type SearchQuery = {
 export type SecretStatus = {
 	source: string | null,
 	masked: string | null,
+};
+
+export type SentRequest = {
+	/**
+	 *  Where it is posted; None for the offline mock, or for an OpenAI-compatible server whose
+	 *  base URL is not set now.
+	 */
+	url: string | null,
+	/**  The request body, indented (for the mock: what an OpenAI-compatible server would get). */
+	body: string,
+	/**  A shell command that posts the body again, when there is a URL. */
+	curl: string | null,
 };
 
 export type Settings = {

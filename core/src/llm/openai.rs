@@ -4,16 +4,17 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{json, value::RawValue, Value};
+use serde_json::{json, Value};
 
 use super::{ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
 
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
+/// `M`: the messages as the JSON they already are when sent, as a list when shown indented.
 #[derive(Serialize)]
-struct Body<'r> {
+struct Body<'r, M> {
     model: &'r str,
-    messages: &'r RawValue,
+    messages: M,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_format: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,23 +58,9 @@ impl OpenAiClient {
         &self.base_url
     }
 
-    /// The request body. Typed, so the messages go in as the JSON they already are.
-    fn body<'r>(&self, req: &'r ChatRequest) -> Body<'r> {
-        Body {
-            model: &req.model,
-            messages: req.messages.json(),
-            response_format: req.kind.schema_name().map(|name| {
-                json!({"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": req.kind.schema()}})
-            }),
-            temperature: req.temperature,
-            max_tokens: req.max_tokens,
-            usage: (self.kind == ProviderKind::Openrouter).then(|| json!({"include": true})),
-        }
-    }
-
     pub async fn attempt(&self, req: &ChatRequest, timeout: Duration) -> Result<ChatResponse, LlmError> {
         let started = Instant::now();
-        let mut http = self.http.post(format!("{}/chat/completions", self.base_url)).json(&self.body(req));
+        let mut http = self.http.post(format!("{}/chat/completions", self.base_url)).json(&body(self.kind, req, req.messages.json()));
         if let Some(key) = &self.api_key {
             http = http.bearer_auth(key);
         }
@@ -85,6 +72,26 @@ impl OpenAiClient {
         parsed.latency_ms = started.elapsed().as_millis() as u64;
         Ok(parsed)
     }
+}
+
+/// The request body. Typed, so the messages can go in as the JSON they already are.
+fn body<M: Serialize>(kind: ProviderKind, req: &ChatRequest, messages: M) -> Body<'_, M> {
+    Body {
+        model: &req.model,
+        messages,
+        response_format: req.kind.schema_name().map(|name| {
+            json!({"type": "json_schema", "json_schema": {"name": name, "strict": true, "schema": req.kind.schema()}})
+        }),
+        temperature: req.temperature,
+        max_tokens: req.max_tokens,
+        usage: (kind == ProviderKind::Openrouter).then(|| json!({"include": true})),
+    }
+}
+
+/// The body [`OpenAiClient::attempt`] sends for `req` to a provider of this kind, indented
+/// throughout (the messages' ready JSON would be copied as it is, on one line).
+pub fn request_json(kind: ProviderKind, req: &ChatRequest) -> String {
+    serde_json::to_string_pretty(&body(kind, req, &*req.messages)).expect("a request body serialises")
 }
 
 /// Reads content, token usage and the billed cost from a chat-completion body. A body that is not
@@ -152,7 +159,10 @@ mod tests {
             seed_key: "k".into(),
             want: 0,
         };
-        let body = serde_json::to_value(c.body(&req)).unwrap();
+        let body: Value = serde_json::from_str(&request_json(c.kind(), &req)).unwrap();
+        let shown = request_json(c.kind(), &ChatRequest { temperature: Some(0.1), ..req.clone() });
+        assert!(shown.starts_with("{\n  \"model\": \"m\",\n  \"messages\": [\n    {\n      \"role\": \"user\""), "in the order sent, indented: {shown}");
+        assert!(shown.contains("\"temperature\": 0.1,"), "as sent, not as a widened f64: {shown}");
         assert_eq!(body["messages"], json!([{"role": "user", "content": "hi \"there\""}]));
         assert_eq!(body["response_format"]["json_schema"]["name"], "selection");
         assert!(body.get("temperature").is_none(), "unset parameters are left out");

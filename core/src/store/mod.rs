@@ -15,7 +15,7 @@ pub(crate) mod results;
 mod runs;
 mod stats;
 mod sync;
-mod traces;
+pub(crate) mod traces;
 pub mod writer;
 
 use std::{

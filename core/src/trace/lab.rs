@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{diff, recorded_call, Span, SpanContext, SpanObserver, TraceKind};
 use crate::{
     ids,
-    llm::{settings::Env, CallKind, ChatRequest, Message, Messages, PriceTable, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
+    llm::{settings::Env, CallKind, ChatRequest, Message, PriceTable, ProviderKind, ProviderSettings, RetryPolicy, Role, SettingsError},
     store::{Store, StoreError},
 };
 
@@ -21,7 +21,7 @@ pub const MAX_PLAYGROUND_MODELS: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    #[error("span `{id}` is a `{kind}` span, not an LLM call; only LLM calls can be replayed")]
+    #[error("span `{id}` is a `{kind}` span, not an LLM call; only LLM calls can be replayed or shown as sent")]
     NotAnLlmCall { id: String, kind: String },
     #[error("model: unknown model `{0}`; add it to the price table in Settings first")]
     UnknownModel(String),
@@ -31,6 +31,12 @@ pub enum LabError {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl LabError {
+    pub fn not_an_llm_call(span: &Span) -> LabError {
+        LabError::NotAnLlmCall { id: span.id.clone(), kind: span.kind.clone() }
+    }
 }
 
 impl crate::error::Coded for LabError {
@@ -92,24 +98,19 @@ impl Lab<'_> {
     /// Sends a recorded LLM call again with the request's edits; stores and returns the replay.
     pub async fn replay(&self, req: &ReplayRequest) -> Result<ReplayOutcome, LabError> {
         let original = self.store.span(&req.span_id)?;
-        if !original.is_llm_call() {
-            return Err(LabError::NotAnLlmCall { id: original.id, kind: original.kind });
-        }
-        let model = req.model.clone().or_else(|| original.model.clone()).expect("an LLM call has a model");
+        let recorded = original.recorded_request().ok_or_else(|| LabError::not_an_llm_call(&original))?;
+        let model = req.model.clone().unwrap_or(recorded.model);
         let prices = self.known_models(std::slice::from_ref(&model))?;
-        let messages = req.messages.clone().or_else(|| original.messages.clone().map(Messages::into_vec)).unwrap_or_default();
+        let messages = req.messages.clone().unwrap_or_else(|| recorded.messages.into_vec());
         check_messages(&messages)?;
         let recorded_provider = original.provider.as_deref().and_then(ProviderKind::parse);
         let provider = ProviderSettings::resolve(req.provider.or(recorded_provider), None, self.env)?.build();
-        let params = original.params.clone().unwrap_or_default();
         let chat = ChatRequest {
             model,
             messages: messages.into(),
-            kind: CallKind::parse(&original.kind).unwrap_or(CallKind::Chat),
-            temperature: req.temperature.or(params.temperature),
-            max_tokens: req.max_tokens.or(params.max_tokens),
-            seed_key: params.seed.unwrap_or_else(|| original.id.clone()),
-            want: params.want.map_or(10, |w| w as usize),
+            temperature: req.temperature.or(recorded.temperature),
+            max_tokens: req.max_tokens.or(recorded.max_tokens),
+            ..recorded
         };
         let ctx = SpanContext {
             trace_id: ids::new_id(),

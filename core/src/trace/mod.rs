@@ -7,6 +7,7 @@ pub mod diff;
 pub mod import;
 pub mod lab;
 pub mod query;
+pub mod sent;
 
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -107,6 +108,24 @@ impl Span {
     /// Whether this span is an LLM call that can be sent again.
     pub fn is_llm_call(&self) -> bool {
         self.messages.as_ref().is_some_and(|m| !m.is_empty()) && self.model.is_some()
+    }
+
+    /// The call as it was made, to send again (a replay edits it) or to show as sent; None for a
+    /// span that is not an LLM call. The mock answers it as it answered the original.
+    pub fn recorded_request(&self) -> Option<ChatRequest> {
+        if !self.is_llm_call() {
+            return None;
+        }
+        let params = self.params.clone().unwrap_or_default();
+        Some(ChatRequest {
+            model: self.model.clone()?,
+            messages: self.messages.clone()?,
+            kind: CallKind::parse(&self.kind).unwrap_or(CallKind::Chat),
+            temperature: params.temperature,
+            max_tokens: params.max_tokens,
+            seed_key: params.seed.unwrap_or_else(|| self.id.clone()),
+            want: params.want.map_or(10, |w| w as usize),
+        })
     }
 }
 

@@ -14,6 +14,7 @@ use chipbench_core::{
     trace::{
         import,
         lab::{Lab, PlaygroundRequest, ReplayOutcome, ReplayRequest},
+        sent::{sent_request, SentRequest},
         Span, SpanObserver, SpanStarted, TraceKind,
     },
 };
@@ -166,6 +167,15 @@ pub fn search_spans(state: State<'_, AppState>, query: SearchQuery) -> Result<Se
 pub async fn replay_span(state: State<'_, AppState>, events: State<'_, Arc<SpanEvents>>, request: ReplayRequest) -> Result<ReplayOutcome> {
     let env = state.env()?;
     Ok(lab(&state, &env, &events).replay(&request).await?)
+}
+
+/// A recorded LLM call as sent: its body, the endpoint as set now, and a curl command that sends it
+/// again (naming the key's environment variable, never showing the key).
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn span_request(state: State<'_, AppState>, span_id: String) -> Result<SentRequest> {
+    Ok(sent_request(&state.store.span(&span_id)?, &state.env()?)?)
 }
 
 /// Sends a playground prompt to one to four models; returns their spans in the models' order.
