@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 use super::{ChatRequest, ChatResponse, FailureKind, LlmError, ProviderKind};
 
 pub const OPENROUTER_BASE_URL: &str = "https://openrouter.ai/api/v1";
+/// The header OpenRouter attributes a request to an application by.
+pub const OPENROUTER_TITLE: (&str, &str) = ("X-Title", "Chipbench");
 
 /// `M`: the messages as the JSON they already are when sent, as a list when shown indented.
 #[derive(Serialize)]
@@ -65,7 +67,7 @@ impl OpenAiClient {
             http = http.bearer_auth(key);
         }
         if self.kind == ProviderKind::Openrouter {
-            http = http.header("X-Title", "Chipbench");
+            http = http.header(OPENROUTER_TITLE.0, OPENROUTER_TITLE.1);
         }
         let text = crate::http::exchange(http, timeout, &self.base_url).await?;
         let mut parsed = parse_completion(&text)?;

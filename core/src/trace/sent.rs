@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{lab::LabError, Span};
 use crate::llm::{
-    openai::{request_json, OPENROUTER_BASE_URL},
+    openai::{request_json, OPENROUTER_BASE_URL, OPENROUTER_TITLE},
     settings::Env,
     ProviderKind,
 };
@@ -29,23 +29,23 @@ pub fn sent_request(span: &Span, env: &dyn Env) -> Result<SentRequest, LabError>
     // An imported call's provider is not Chipbench's: its body is shown in the common shape.
     let kind = span.provider.as_deref().and_then(ProviderKind::parse).unwrap_or(ProviderKind::Openai);
     let body = request_json(kind, &req);
-    let (base, key_variable, headers): (_, _, &[&str]) = match kind {
+    let (base, key_variable, headers) = match kind {
         ProviderKind::Openrouter => {
             let base = env.var("OPENROUTER_BASE_URL").unwrap_or_else(|| OPENROUTER_BASE_URL.into());
-            (Some(base), Some("OPENROUTER_API_KEY"), &["X-Title: Chipbench"])
+            (Some(base), Some("OPENROUTER_API_KEY"), vec![format!("{}: {}", OPENROUTER_TITLE.0, OPENROUTER_TITLE.1)])
         }
         // The client sends a key only when one is set.
-        ProviderKind::Openai => (env.var("OPENAI_BASE_URL"), env.var("OPENAI_API_KEY").map(|_| "OPENAI_API_KEY"), &[]),
-        ProviderKind::Mock => (None, None, &[]),
+        ProviderKind::Openai => (env.var("OPENAI_BASE_URL"), env.var("OPENAI_API_KEY").map(|_| "OPENAI_API_KEY"), vec![]),
+        ProviderKind::Mock => (None, None, vec![]),
     };
     let url = base.map(|b| format!("{}/chat/completions", b.trim_end_matches('/')));
-    let curl = url.as_deref().map(|u| curl(u, key_variable, headers, &body));
+    let curl = url.as_deref().map(|u| curl(u, key_variable, &headers, &body));
     Ok(SentRequest { url, body, curl })
 }
 
 /// `curl` posting `body` from a here-document (quoted, so the shell expands nothing in it; the
 /// indented JSON has no line that ends it).
-fn curl(url: &str, key_variable: Option<&str>, headers: &[&str], body: &str) -> String {
+fn curl(url: &str, key_variable: Option<&str>, headers: &[String], body: &str) -> String {
     // Only a NUL byte cannot be quoted, and neither a URL from the environment nor these headers hold one.
     let quote = |s: &str| shlex::try_quote(s).expect("no NUL byte").into_owned();
     let headers = std::iter::once(quote("Content-Type: application/json"))
