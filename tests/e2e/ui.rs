@@ -673,6 +673,32 @@ async fn a_dropped_driver_leaves_no_process_behind_even_with_its_app_open() {
     }
 }
 
+/// On a fresh database every view says what to do next instead of showing an empty table.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_databases_views_say_what_to_do_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let c = open_app(&driver, &dir.path().join("ui.db")).await;
+    let says = [
+        ("Runs", "[data-testid=no-runs]", "No runs yet: start one with New batch."),
+        ("Results", "[data-testid=results-empty]", "No results yet: start a batch from Runs."),
+        ("Rate", "[data-testid=rate-empty]", "No results yet: start a batch from Runs."),
+        ("Leaderboard", "[data-testid=board-empty]", "No results yet outside demo runs"),
+        ("Analytics", "[data-testid=no-calls]", "No calls in this range."),
+        ("Traces", "[data-testid=no-traces]", "No traces yet: run a batch"),
+        ("Agents", "[data-testid=no-agents]", "Nothing imported yet"),
+    ];
+    for (tab, css, text) in says {
+        button(&c, tab).await.click().await.unwrap();
+        wait_for_text(&c, css, text).await;
+    }
+    button(&c, "Analytics").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=total-cost]", "$0.00").await;
+    let tables = c.execute("return document.querySelectorAll('main table').length", vec![]).await.unwrap();
+    assert_eq!(tables, json!(0), "no per-model table without calls");
+    c.close().await.unwrap();
+}
+
 /// The smallest window (tauri.conf.json's minWidth and minHeight): every view, with a result and a
 /// trace open, fits its width (a table or form wider than the window hid its last columns).
 #[tokio::test(flavor = "multi_thread")]

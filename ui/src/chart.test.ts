@@ -31,6 +31,6 @@ describe("frontLine", () => {
 
 describe("dollars", () => {
   it("shows cents, or two significant digits below a cent", () => {
-    expect([dollars(1.234), dollars(0.0123), dollars(0.000456)]).toEqual(["$1.23", "$0.01", "$0.00046"]);
+    expect([dollars(1.234), dollars(0.0123), dollars(0.000456), dollars(0)]).toEqual(["$1.23", "$0.01", "$0.00046", "$0.00"]);
   });
 });

@@ -33,5 +33,5 @@ export function frontLine(points: Point[]): Point[] {
 
 /** Dollars with enough digits to tell small per-result costs apart. */
 export function dollars(usd: number): string {
-  return usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
+  return usd >= 0.01 || usd === 0 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(2)}`;
 }
