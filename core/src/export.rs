@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::{results::json, ResultDetail, Store, StoreError};
+use crate::store::{results::json, Leaderboard, ResultDetail, StatsQuery, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -86,6 +86,63 @@ fn to_csv(results: &[ResultDetail]) -> Result<Vec<u8>, csv::Error> {
             s.avg_rating.map(|a| a.to_string()).unwrap_or_default(),
             s.rating_count.to_string(),
             s.created_at.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Writes a leaderboard made by `query` as JSON (as `chipbench leaderboard --json` prints it) or
+/// CSV (a row per group: rank, the score in use with its 95% interval, counts, the objective
+/// metrics as fractions, cost, latency and tokens); how many groups.
+pub fn write_board(path: &Path, board: &Leaderboard, query: &StatsQuery) -> Result<usize, ExportError> {
+    write_as(path, || serde_json::to_vec_pretty(board).expect("a leaderboard serialises"), || board_csv(board, query))?;
+    Ok(board.stats.len())
+}
+
+fn board_csv(board: &Leaderboard, query: &StatsQuery) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        query.group_by.as_str(),
+        "rank",
+        if query.normalise { "z_score" } else { "mean_rating" },
+        "interval_low",
+        "interval_high",
+        "pareto_front",
+        "rated",
+        "results",
+        "agreement_alpha",
+        "parsed_rate",
+        "count_met_rate",
+        "constraint_met_rate",
+        "fill_rate",
+        "error_rate",
+        "cost_usd",
+        "avg_latency_ms",
+        "avg_input_tokens",
+        "avg_output_tokens",
+    ])?;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in &board.stats {
+        let (score, interval) = r.score(query.normalise);
+        w.write_record([
+            r.value().to_owned(),
+            r.rank.map(|n| n.to_string()).unwrap_or_default(),
+            opt(score),
+            opt(interval.map(|i| i.0)),
+            opt(interval.map(|i| i.1)),
+            r.pareto.to_string(),
+            r.rated_count.to_string(),
+            r.result_count.to_string(),
+            opt(r.agreement),
+            r.parsed_rate.to_string(),
+            r.count_met_rate.to_string(),
+            r.constraint_met_rate.to_string(),
+            r.fill_rate.to_string(),
+            r.error_rate.to_string(),
+            r.total_cost_usd.to_string(),
+            opt(r.avg_latency_ms),
+            opt(r.avg_tokens.input),
+            opt(r.avg_tokens.output),
         ])?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))

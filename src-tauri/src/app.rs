@@ -30,6 +30,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::ratings::ratings,
             commands::ratings::rater,
             commands::stats::stats,
+            commands::stats::export_leaderboard,
             commands::stats::facets,
             commands::catalog::models,
             commands::catalog::personas,

@@ -321,6 +321,18 @@ async fn the_leaderboard_ranks_rated_results_and_says_why_it_is_empty() {
     assert!(lines[0].contains("persona_id") && lines[1].contains("teacher *") && lines[1].contains("2.50"), "{}", table.stdout);
     assert!(table.stdout.contains("needs results rated by two or more raters"), "{}", table.stdout);
 
+    let csv = dir.path().join("board.csv");
+    let exported = chipbench(&db, &["leaderboard", "--include-demo", "--normalise", "--export", csv.to_str().unwrap()]).await;
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("model,rank,z_score,interval_low,interval_high,pareto_front,rated,results,"), "{text}");
+    assert!(lines[1].starts_with(&format!("{MODEL},1,0,")) && lines.len() == 2, "one rater's z-scores average 0: {text}");
+    let xml = dir.path().join("board.xml");
+    let refused = chipbench(&db, &["leaderboard", "--include-demo", "--export", xml.to_str().unwrap()]).await;
+    refused.refused("board.xml: unknown extension");
+    assert!(!xml.exists());
+
     let unknown = chipbench(&db, &["leaderboard", "--run", "no-such-run"]).await;
     unknown.refused("run `no-such-run` not found");
     let bad = chipbench(&db, &["leaderboard", "--by", "planet"]).await;

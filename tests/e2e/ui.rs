@@ -72,7 +72,7 @@ async fn bad_batch_input_shows_a_clear_message_and_starts_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
-    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
+    let Some((dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     let model_row = "tr[data-group='openai/gpt-5-mini']";
     button(&c, "Leaderboard").await.click().await.unwrap();
@@ -112,6 +112,15 @@ async fn blind_keyboard_rating_moves_the_leaderboard_and_undo_withdraws_one() {
     wait_for(&c, "input[name=normalise]").await.click().await.unwrap();
     wait_for_exact(&c, &format!("{model_row} [data-testid=avg]"), "0.00").await;
     screenshot(&c, "leaderboard").await;
+
+    // The board as shown (by model, z-scores) exports to CSV.
+    button(&c, "Export…").await.click().await.unwrap();
+    let csv = dir.path().join("board.csv");
+    wait_for(&c, "[data-testid=export-board] [data-testid=export-path]").await.send_keys(csv.to_str().unwrap()).await.unwrap();
+    wait_for(&c, "[data-testid=export-board] [data-testid=export-submit]").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=exported]", &format!("Exported 1 row to {}", csv.display())).await;
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("model,rank,z_score,") && text.lines().nth(1).unwrap().starts_with("openai/gpt-5-mini,1,0,"), "{text}");
 
     // "?" lists the shortcuts (typed into no field); Esc closes the list.
     c.execute("document.activeElement.blur()", vec![]).await.unwrap();
@@ -493,9 +502,9 @@ async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agr
     wait_for_text(&c, "[data-testid=prompt-versions] + .same", "the text is version 1").await;
 
     let out = dir.path().join("grid.csv");
-    wait_for(&c, "[data-testid=grid-export-path]").await.send_keys(out.to_str().unwrap()).await.unwrap();
-    wait_for(&c, "[data-testid=grid-export]").await.click().await.unwrap();
-    wait_for_text(&c, "[data-testid=grid-exported]", "exported 6 cells").await;
+    wait_for(&c, "[data-testid=export-path]").await.send_keys(out.to_str().unwrap()).await.unwrap();
+    wait_for(&c, "[data-testid=export-submit]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=grid-exported]", "Exported 6 cells").await;
     c.close().await.unwrap();
     let exported = std::fs::read_to_string(&out).unwrap();
     assert_eq!(exported.lines().count(), 7, "a header and a line per cell:\n{exported}");

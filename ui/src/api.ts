@@ -53,6 +53,7 @@ export const api = {
   rate: (resultId: string, rating: number) => unwrap(commands.rate(resultId, rating)),
   unrate: (resultId: string) => unwrap(commands.unrate(resultId)),
   stats: (query: StatsQuery) => unwrap(commands.stats(query)),
+  exportLeaderboard: (query: StatsQuery, path: string) => unwrap(commands.exportLeaderboard(query, path)),
   facets: (runId: string | null) => unwrap(commands.facets(runId)),
   settings: () => unwrap(commands.settings()),
   saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),

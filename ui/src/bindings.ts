@@ -23,6 +23,11 @@ export const commands = {
 	/**  Who is rating in this window. */
 	rater: () => typedError<string, CommandError>(__TAURI_INVOKE("rater")),
 	stats: (query: StatsQuery) => typedError<Leaderboard, CommandError>(__TAURI_INVOKE("stats", { query })),
+	/**
+	 *  Writes the leaderboard `query` makes to a .csv or .json file, as `chipbench leaderboard
+	 *  --export` does; how many rows.
+	 */
+	exportLeaderboard: (query: StatsQuery, path: string) => typedError<number, CommandError>(__TAURI_INVOKE("export_leaderboard", { query, path })),
 	/**  The values each dimension takes (one run, or all), for the results view's filters. */
 	facets: (runId: string | null) => typedError<Facet[], CommandError>(__TAURI_INVOKE("facets", { runId })),
 	models: () => typedError<Model[], CommandError>(__TAURI_INVOKE("models")),

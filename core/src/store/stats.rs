@@ -210,8 +210,8 @@ pub struct Leaderboard {
 }
 
 impl StatsRow {
-    /// The score in use and its interval.
-    fn score(&self, normalise: bool) -> (Option<f64>, Option<(f64, f64)>) {
+    /// The score in use (the mean rating, or with `normalise` the mean rater z-score) and its interval.
+    pub fn score(&self, normalise: bool) -> (Option<f64>, Option<(f64, f64)>) {
         if normalise {
             (self.z_score, self.z_interval)
         } else {

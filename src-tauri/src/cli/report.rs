@@ -2,7 +2,7 @@
 //! `analytics`, and the trace debugger's `search` and `trace`. Tables go to stdout (or JSON, when
 //! asked); why a table is empty goes to stderr.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chipbench_core::{
     analytics::DayRange,
@@ -31,6 +31,9 @@ pub struct LeaderboardArgs {
     /// Print the leaderboard as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write it to this .csv or .json file.
+    #[arg(long, value_name = "PATH")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -88,6 +91,10 @@ pub fn leaderboard(store: &Store, args: &LeaderboardArgs) -> Result<u8, Failure>
     let group_by = GroupBy::parse(&args.by).expect("clap checked the value");
     let query = StatsQuery { group_by, run_id: args.run.clone(), include_demo: args.include_demo, normalise: args.normalise };
     let board = store.stats(&query)?;
+    if let Some(path) = &args.export {
+        let n = export::write_board(path, &board, &query)?;
+        eprintln!("exported {n} row(s) to {}", path.display());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&board).expect("the leaderboard serialises"));
     } else {
@@ -242,7 +249,7 @@ fn print_leaderboard(board: &Leaderboard, q: &StatsQuery) {
     let pct = |v: f64| format!("{:.0}%", 100.0 * v);
     let whole = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
     for r in &board.stats {
-        let (value, interval) = if q.normalise { (r.z_score, r.z_interval) } else { (r.avg_rating, r.rating_interval) };
+        let (value, interval) = r.score(q.normalise);
         let front = if r.pareto { " *" } else { "" };
         println!(
             "{:>4}  {:<36} {:>7} {:>13} {:>6} {:>8} {:>7} {:>6} {:>10} {:>7} {:>9} {:>8} {:>13}",
