@@ -692,10 +692,11 @@ async fn a_fresh_databases_views_say_what_to_do_first() {
         ("Runs", "[data-testid=no-runs]", "No runs yet: start one with New batch."),
         ("Results", "[data-testid=results-empty]", "No results yet: start a batch from Runs."),
         ("Rate", "[data-testid=rate-empty]", "No results yet: start a batch from Runs."),
-        ("Leaderboard", "[data-testid=board-empty]", "No results yet outside demo runs"),
+        ("Leaderboard", "[data-testid=board-empty]", "No results yet: start a batch from Runs."),
         ("Analytics", "[data-testid=no-calls]", "No calls in this range."),
         ("Traces", "[data-testid=no-traces]", "No traces yet: run a batch"),
         ("Agents", "[data-testid=no-agents]", "Nothing imported yet"),
+        ("Lab", "[data-testid=no-datasets]", "none yet: import a file above"),
     ];
     for (tab, css, text) in says {
         button(&c, tab).await.click().await.unwrap();
