@@ -423,6 +423,8 @@ async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
     let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
     assert!(estimate.ends_with(", ~4 s"), "576 calls of 120 ms (the mock's mean), 16 at a time: {estimate}");
     button(&c, "Start batch").await.click().await.unwrap();
+    // The run's row says how long is left at the pace so far.
+    wait_until_text(&c, "[data-testid=time-left]", "time left", |t| t.trim_start().starts_with("· ~") && t.ends_with(" left")).await;
     button(&c, "Traces").await.click().await.unwrap();
     wait_for(&c, "[data-testid=in-flight]").await;
     let count = "return document.querySelectorAll('[data-testid=trace-item]').length";
