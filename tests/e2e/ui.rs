@@ -504,9 +504,17 @@ async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agr
     wait_for_text(&c, "[data-testid=prompt-versions] + .same", "the text is version 1").await;
 
     let out = dir.path().join("grid.csv");
-    wait_for(&c, "[data-testid=export-path]").await.send_keys(out.to_str().unwrap()).await.unwrap();
+    let path = wait_for(&c, "[data-testid=export-path]").await;
+    path.send_keys(out.to_str().unwrap()).await.unwrap();
     wait_for(&c, "[data-testid=export-submit]").await.click().await.unwrap();
-    wait_for_text(&c, "[data-testid=grid-exported]", "Exported 6 cells").await;
+    wait_for_text(&c, "[data-testid=exported]", "Exported 6 cells").await;
+    // The form stays open: a refused export after it replaces the success line, never sits beside it.
+    path.clear().await.unwrap();
+    path.send_keys(dir.path().join("grid.xml").to_str().unwrap()).await.unwrap();
+    wait_for(&c, "[data-testid=export-submit]").await.click().await.unwrap();
+    wait_for_text(&c, ".export [role=alert]", "unknown extension").await;
+    assert!(c.find_all(Locator::Css("[data-testid=exported]")).await.unwrap().is_empty(), "the earlier success is gone");
+    screenshot(&c, "lab-export-refused").await;
     c.close().await.unwrap();
     let exported = std::fs::read_to_string(&out).unwrap();
     assert_eq!(exported.lines().count(), 7, "a header and a line per cell:\n{exported}");
