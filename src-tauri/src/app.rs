@@ -42,6 +42,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::settings::save_settings,
             commands::settings::set_api_key,
             commands::settings::save_model,
+            commands::settings::served_models,
             commands::sync::sync_state,
             commands::sync::sync_now,
             commands::sync::set_turso_token,

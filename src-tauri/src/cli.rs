@@ -17,7 +17,7 @@ use chipbench_core::{
     dataset, export, grade,
     llm::{
         settings::{Env, ProcessEnv},
-        ProviderKind,
+        ProviderKind, ProviderSettings,
     },
     personas,
     settings::SettingsFiles,
@@ -58,7 +58,8 @@ pub struct Cli {
     /// Print the matrix size, call count, estimated cost and time; no network, no writes.
     #[arg(long)]
     dry_run: bool,
-    /// List the models of the price table and exit.
+    /// List the models of the price table and exit; with --provider or --base-url, the models that
+    /// endpoint serves (checking its URL and key), marked when in the price table.
     #[arg(long)]
     list_models: bool,
     /// openrouter (default when OPENROUTER_API_KEY is set), openai (any compatible server), or mock.
@@ -396,13 +397,15 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         println!("{}", sync_once(&store, &files.env(Arc::new(ProcessEnv))?, options).await?);
         return Ok(0);
     }
-    if cli.list_models {
-        for m in store.models()? {
-            println!("{:<36} {:<26} ${:>6}/M in  ${:>6}/M out", m.id, m.name, m.input_price, m.output_price);
-        }
-        return Ok(0);
-    }
     let env = files.env(Arc::new(ProcessEnv))?;
+    if cli.list_models {
+        if cli.provider.is_none() && cli.base_url.is_none() {
+            return report::price_table(&store);
+        }
+        // A URL alone is an OpenAI-compatible server's.
+        let kind = provider(&cli).or(Some(ProviderKind::Openai));
+        return report::served_models(&store, &ProviderSettings::resolve(kind, cli.base_url.clone(), &env)?, cli.json).await;
+    }
     let prepared = match &cli.resume {
         Some(id) => bench::prepare_resume(&store, Some(id.as_str()).filter(|id| !id.is_empty()), &env)?,
         None => bench::prepare_new(&store, &request(&cli, &files)?, &env, &load_personas(&cli)?)?,
@@ -452,12 +455,16 @@ fn request(cli: &Cli, files: &SettingsFiles) -> Result<BatchRequest, Failure> {
         models: cli.models.clone(),
         persona_ids: cli.personas.clone(),
         axes: Axes::default(),
-        provider: cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value")),
+        provider: provider(cli),
         base_url: cli.base_url.clone(),
         selector_model: cli.selector.clone(),
         concurrency: cli.concurrency.or(files.load()?.default_concurrency.map(|c| c as usize)).unwrap_or(DEFAULT_CONCURRENCY),
         max_cost_usd: cli.max_cost,
     })
+}
+
+fn provider(cli: &Cli) -> Option<ProviderKind> {
+    cli.provider.as_deref().map(|p| ProviderKind::parse(p).expect("clap checked the value"))
 }
 
 /// Estimates without the network. An existing database is opened for the price table the user may

@@ -126,6 +126,34 @@ async fn a_refused_key_fails_the_run_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn list_models_asks_an_endpoint_what_it_serves_and_names_what_fails() {
+    let Setup { fake, url, db, dir: _dir } = Setup::new().await;
+    let listed = chipbench(&db, &["--list-models", "--base-url", &url]).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(listed.stdout.starts_with(&format!("{url}/models answered in ")) && listed.stdout.contains("2 models"), "{}", listed.stdout);
+    let line = |id: &str| listed.stdout.lines().find(|l| l.trim_start().starts_with(id)).unwrap_or_else(|| panic!("{id} listed:\n{}", listed.stdout)).to_owned();
+    assert!(line("openai/gpt-5-mini").ends_with(" in the price table"), "{}", line("openai/gpt-5-mini"));
+    assert!(line("fake/chat-1").contains("$0.5/M in  $1.5/M out") && line("fake/chat-1").ends_with("not in the price table"));
+    assert!(listed.stderr.contains("chipbench add-model fake/chat-1 --input-price 0.5 --output-price 1.5"), "{}", listed.stderr);
+
+    let json = chipbench(&db, &["--list-models", "--provider", "openai", "--base-url", &url, "--json"]).await.json();
+    assert_eq!((json["models"][0]["id"].as_str(), json["models"][1]["id"].as_str()), (Some("fake/chat-1"), Some("openai/gpt-5-mini")), "by id");
+    assert_eq!((json["models"][0]["in_price_table"].as_bool(), json["models"][0]["price"]["output"].as_f64()), (Some(false), Some(1.5)));
+    assert_eq!(json["models"][1]["in_price_table"], true);
+
+    fake.script([Reply::Status(401)]);
+    let refused = chipbench(&db, &["--list-models", "--base-url", &url]).await;
+    assert_eq!(refused.code, 2, "a refused key is a configuration error, as for a batch");
+    assert!(refused.stderr.contains(&format!("{url}/models refused the credentials (HTTP 401")), "{}", refused.stderr);
+    let unreachable = chipbench(&db, &["--list-models", "--base-url", "http://127.0.0.1:9/v1"]).await;
+    assert_eq!(unreachable.code, 1);
+    assert!(unreachable.stderr.contains("http://127.0.0.1:9/v1/models") && unreachable.stderr.contains("Connection refused"), "{}", unreachable.stderr);
+    // Without a provider it is the price table, as before.
+    let table = chipbench(&db, &["--list-models"]).await;
+    assert!(table.stdout.contains("openai/gpt-5-mini") && !table.stdout.contains("fake/chat-1"), "{}", table.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn failed_tests_store_nothing_and_resume_runs_them() {
     let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     // Every fourth call is rejected (404 is not retried): the tests it belongs to fail.

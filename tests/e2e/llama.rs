@@ -36,5 +36,10 @@ async fn the_client_speaks_to_a_real_llama_cpp_server() {
     // object from its first character (a 135M model may still run out of tokens before closing it).
     assert!(r.text.trim_start().starts_with("{") && r.text.contains("\"chips\""), "structured output was applied: {}", r.text);
     let parsed = chipbench_core::chips::parse_chips(&r.text);
+    // Its model list: what `--list-models --base-url` and Settings' Check show.
+    let settings = chipbench_core::llm::ProviderSettings::resolve(Some(ProviderKind::Openai), Some(url.clone()), &std::collections::HashMap::new()).unwrap();
+    let served = chipbench_core::llm::served::served_models(&settings).await.expect("llama.cpp lists its model");
+    assert_eq!(served.models.len(), 1, "one model loaded: {served:?}");
+    assert!(served.models[0].id.to_lowercase().contains("smollm2") && served.models[0].price.is_none(), "{served:?}");
     eprintln!("llama.cpp answered {} tokens in {} ms; parsed: {:?}", r.output_tokens, r.latency_ms, parsed.as_ref().map(Vec::len));
 }

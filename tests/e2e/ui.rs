@@ -161,6 +161,45 @@ async fn settings_show_keys_masked_and_refuse_a_price_that_is_not_a_number() {
     assert!(std::fs::read_to_string(dir.path().join("config/secrets.json")).unwrap().contains("sk-or-v1-secret"), "the key went to the 0600 file");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(driver) = driver(&dir.path().join("config")).await else { return };
+    let fake = chipbench_e2e::FakeProvider::start().await;
+    let db = dir.path().join("ui.db");
+    let c = open_app(&driver, &db).await;
+    button(&c, "Settings").await.click().await.unwrap();
+
+    // The URL as typed is checked, before it is saved.
+    let url = wait_for(&c, "input[name=openai_base_url]").await;
+    url.send_keys("http://127.0.0.1:9/v1").await.unwrap();
+    let check = wait_for(&c, "[data-provider=openai] [data-testid=check-provider]").await;
+    check.click().await.unwrap();
+    let refused = wait_for_text(&c, "[data-provider=openai] [data-testid=check-error]", "http://127.0.0.1:9/v1/models").await;
+    assert!(refused.contains("Connection refused"), "{refused}");
+
+    url.clear().await.unwrap();
+    url.send_keys(&fake.base_url()).await.unwrap();
+    check.click().await.unwrap();
+    wait_for_text(&c, "[data-provider=openai] [data-testid=served]", "2 models, 1 in the price table").await;
+    let offered = wait_for(&c, "[data-testid=served] tr[data-model='fake/chat-1']").await;
+    let mut cells = Vec::new();
+    for td in offered.find_all(Locator::Css("td")).await.unwrap() {
+        cells.push(td.text().await.unwrap());
+    }
+    assert_eq!(cells, ["fake/chat-1", "$0.5 / $1.5 per M", "Add"], "its id and the endpoint's prices");
+    assert!(c.find_all(Locator::Css("[data-testid=served] tr[data-model='openai/gpt-5-mini']")).await.unwrap().is_empty(), "what the table has is not offered");
+    c.execute("document.querySelector('[data-testid=served]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "settings-check").await;
+    offered.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "[data-testid=served]", "Every model it serves is in the price table").await;
+    let added = wait_for(&c, "[data-testid=prices] tr[data-model='fake/chat-1'] input[name=input_price]").await;
+    assert_eq!(added.prop("value").await.unwrap().as_deref(), Some("0.5"));
+    c.close().await.unwrap();
+    let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT name, input_price, output_price FROM models WHERE id = 'fake/chat-1'", [], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))).unwrap();
+    assert_eq!(stored, ("Fake: Chat 1".to_owned(), 0.5, 1.5));
+}
+
 /// Clicks the option of `select[name=…]` whose text starts with `label`.
 async fn choose(c: &Client, select: &str, label: &str) {
     let xpath = format!("//select[@name='{select}']/option[starts-with(normalize-space(), '{label}')]");

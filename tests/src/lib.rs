@@ -21,7 +21,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use serde_json::{json, Value};
@@ -74,7 +74,7 @@ impl FakeProvider {
 
     async fn start_with(keep_bodies: bool) -> FakeProvider {
         let inner = Arc::new(Inner { keep_bodies, ..Inner::default() });
-        let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(inner.clone());
+        let app = Router::new().route("/v1/chat/completions", post(handle)).route("/v1/models", get(models)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake server") });
@@ -133,6 +133,19 @@ async fn handle(State(inner): State<Arc<Inner>>, headers: HeaderMap, Json(body):
         }
         Reply::MalformedBody => (StatusCode::OK, "{\"choices\": [ truncated").into_response(),
     }
+}
+
+/// The models it serves, in OpenRouter's shape (prices in dollars per token); a scripted status
+/// (a 401, say) answers instead.
+async fn models(State(inner): State<Arc<Inner>>) -> Response {
+    if let Some(Reply::Status(code)) = inner.script.lock().unwrap().pop_front() {
+        return (StatusCode::from_u16(code).unwrap(), "fake failure").into_response();
+    }
+    Json(json!({"data": [
+        {"id": "openai/gpt-5-mini", "name": "OpenAI: GPT-5 Mini", "pricing": {"prompt": "0.00000025", "completion": "0.000002"}},
+        {"id": "fake/chat-1", "name": "Fake: Chat 1", "pricing": {"prompt": "0.0000005", "completion": "0.0000015"}}
+    ]}))
+    .into_response()
 }
 
 fn completion(content: &str) -> Response {

@@ -59,6 +59,7 @@ export const api = {
   saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),
   setApiKey: (provider: ProviderKind, key: string | null) => unwrap(commands.setApiKey(provider, key)),
   saveModel: (model: Model) => unwrap(commands.saveModel(model)),
+  servedModels: (provider: ProviderKind, baseUrl: string | null) => unwrap(commands.servedModels(provider, baseUrl)),
   databaseStats: () => unwrap(commands.databaseStats()),
   deletionPlan: (selection: RunSelection) => unwrap(commands.deletionPlan(selection)),
   deleteRuns: (selection: RunSelection) => unwrap(commands.deleteRuns(selection)),

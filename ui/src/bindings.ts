@@ -46,6 +46,11 @@ export const commands = {
 	setApiKey: (provider: ProviderKind, key: string | null) => typedError<SettingsView, CommandError>(__TAURI_INVOKE("set_api_key", { provider, key })),
 	/**  Adds a model to the price table or changes its name or prices. */
 	saveModel: (model: Model) => typedError<Model[], CommandError>(__TAURI_INVOKE("save_model", { model })),
+	/**
+	 *  Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
+	 *  and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.
+	 */
+	servedModels: (provider: ProviderKind, baseUrl: string | null) => typedError<ServedModels, CommandError>(__TAURI_INVOKE("served_models", { provider, baseUrl })),
 	syncState: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_state")),
 	/**  Syncs now and returns the new state; a failed sync is an error (and in the recorded status). */
 	syncNow: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_now")),
@@ -713,6 +718,12 @@ export type PlaygroundRequest = {
 	max_tokens?: number | null,
 };
 
+/**  A model's price in dollars per million tokens. */
+export type Price = {
+	input: number | null,
+	output: number | null,
+};
+
 export type Prompt = {
 	id: string,
 	name: string,
@@ -952,6 +963,23 @@ export type SentRequest = {
 	body: string,
 	/**  A shell command that posts the body again, when there is a URL. */
 	curl: string | null,
+};
+
+/**  A model an endpoint serves. */
+export type ServedModel = {
+	id: string,
+	/**  Its display name, when the endpoint gives one (OpenRouter does). */
+	name: string | null,
+	/**  Dollars per million tokens, when the endpoint gives a fixed price (OpenRouter does). */
+	price: Price | null,
+};
+
+/**  An endpoint's answer. */
+export type ServedModels = {
+	url: string,
+	latency_ms: number,
+	/**  By id. */
+	models: ServedModel[],
 };
 
 export type Settings = {

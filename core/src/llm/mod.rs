@@ -5,6 +5,7 @@
 pub mod mock;
 pub mod openai;
 pub mod retry;
+pub mod served;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -306,6 +307,7 @@ impl Provider {
 
 /// A model's price in dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Price {
     pub input: f64,
     pub output: f64,

@@ -62,17 +62,28 @@ impl OpenAiClient {
 
     pub async fn attempt(&self, req: &ChatRequest, timeout: Duration) -> Result<ChatResponse, LlmError> {
         let started = Instant::now();
-        let mut http = self.http.post(format!("{}/chat/completions", self.base_url)).json(&body(self.kind, req, req.messages.json()));
+        let http = self.http.post(format!("{}/chat/completions", self.base_url)).json(&body(self.kind, req, req.messages.json()));
+        let text = crate::http::exchange(self.identified(http), timeout, &self.base_url).await?;
+        let mut parsed = parse_completion(&text)?;
+        parsed.latency_ms = started.elapsed().as_millis() as u64;
+        Ok(parsed)
+    }
+
+    /// The body of `GET {base}/models`: the models the endpoint serves ([`super::served`] reads it).
+    pub async fn model_list(&self, timeout: Duration) -> Result<String, LlmError> {
+        let http = self.http.get(format!("{}/models", self.base_url));
+        crate::http::exchange(self.identified(http), timeout, &self.base_url).await
+    }
+
+    /// A request with the key, and for OpenRouter the application's name.
+    fn identified(&self, mut http: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         if let Some(key) = &self.api_key {
             http = http.bearer_auth(key);
         }
         if self.kind == ProviderKind::Openrouter {
             http = http.header(OPENROUTER_TITLE.0, OPENROUTER_TITLE.1);
         }
-        let text = crate::http::exchange(http, timeout, &self.base_url).await?;
-        let mut parsed = parse_completion(&text)?;
-        parsed.latency_ms = started.elapsed().as_millis() as u64;
-        Ok(parsed)
+        http
     }
 }
 

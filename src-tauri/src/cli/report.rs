@@ -1,5 +1,6 @@
 //! The subcommands that read the store and print it: `runs`, `leaderboard`, `export`,
-//! `analytics`, and the trace debugger's `search` and `trace`. Tables go to stdout (or JSON, when
+//! `analytics`, the trace debugger's `search` and `trace`, and `--list-models` (the price table,
+//! or what an endpoint serves). Tables go to stdout (or JSON, when
 //! asked); why a table is empty goes to stderr.
 
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 use chipbench_core::{
     analytics::DayRange,
     export,
+    llm::{served, FailureKind, ProviderSettings},
     store::{Analytics, CallStats, GroupBy, Leaderboard, RunSummary, SearchPage, SearchQuery, StatsQuery, Store, TraceDetail, COUNT_CAP},
     trace::Span,
 };
@@ -294,6 +296,39 @@ fn print_analytics(a: &Analytics) {
     header("model");
     a.models.iter().for_each(|g| line(if g.key.is_empty() { "(no model)" } else { &g.key }, &g.stats));
     line("total", &a.total);
+}
+
+/// The price table.
+pub fn price_table(store: &Store) -> Result<u8, Failure> {
+    for m in store.models()? {
+        println!("{:<36} {:<26} ${:>6}/M in  ${:>6}/M out", m.id, m.name, m.input_price, m.output_price);
+    }
+    Ok(0)
+}
+
+/// What the provider's endpoint serves, each model marked when it is in the price table, and how
+/// to add one that is not.
+pub async fn served_models(store: &Store, settings: &ProviderSettings, json: bool) -> Result<u8, Failure> {
+    // Refused credentials are a configuration error, as for a batch (exit code 2).
+    let served = served::served_models(settings).await.map_err(|e| Failure { exit: if e.kind == FailureKind::Auth { 2 } else { 1 }, message: e.message })?;
+    let known: std::collections::HashSet<String> = store.models()?.into_iter().map(|m| m.id).collect();
+    if json {
+        let models: Vec<_> = served.models.iter().map(|m| serde_json::json!({"id": m.id, "name": m.name, "price": m.price, "in_price_table": known.contains(&m.id)})).collect();
+        println!("{}", serde_json::json!({"url": served.url, "latency_ms": served.latency_ms, "models": models}));
+        return Ok(0);
+    }
+    let n = served.models.len();
+    println!("{} answered in {} ms: {n} model{}", served.url, served.latency_ms, if n == 1 { "" } else { "s" });
+    for m in &served.models {
+        let price = m.price.map_or_else(|| "price not given".to_owned(), |p| format!("${}/M in  ${}/M out", p.input, p.output));
+        let listed = if known.contains(&m.id) { "in the price table" } else { "not in the price table" };
+        println!("  {:<40} {price:<28} {listed}", m.id);
+    }
+    if let Some(m) = served.models.iter().find(|m| !known.contains(&m.id)) {
+        let p = m.price.unwrap_or(chipbench_core::llm::Price { input: 0.0, output: 0.0 });
+        eprintln!("add one to benchmark it: chipbench add-model {} --input-price {} --output-price {}", m.id, p.input, p.output);
+    }
+    Ok(0)
 }
 
 #[cfg(test)]

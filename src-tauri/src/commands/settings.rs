@@ -2,7 +2,10 @@
 //! ever returned masked), the price table, and where the database is.
 
 use chipbench_core::{
-    llm::ProviderKind,
+    llm::{
+        served::{self, ServedModels},
+        ProviderKind, ProviderSettings,
+    },
     settings::{KeyStatus, Settings},
     store::Model,
 };
@@ -64,4 +67,14 @@ pub fn set_api_key(state: State<'_, AppState>, provider: ProviderKind, key: Opti
 pub fn save_model(state: State<'_, AppState>, model: Model) -> Result<Vec<Model>> {
     state.store.upsert_model(&model)?;
     Ok(state.store.models()?)
+}
+
+/// Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
+/// and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.
+#[tauri::command]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub async fn served_models(state: State<'_, AppState>, provider: ProviderKind, base_url: Option<String>) -> Result<ServedModels> {
+    let settings = ProviderSettings::resolve(Some(provider), base_url, &state.env()?)?;
+    Ok(served::served_models(&settings).await?)
 }
