@@ -51,7 +51,10 @@ pub fn plan_run(store: &Store, req: &BatchRequest, settings: &ProviderSettings, 
     let selector = req.selector_model.clone().unwrap_or_else(|| DEFAULT_SELECTOR.into());
     for model in req.models.iter().chain([&selector]) {
         if !known.contains(model) {
-            return Err(invalid(format!("unknown model `{model}`; known models: {}", known.join(", "))));
+            return Err(invalid(format!(
+                "unknown model `{model}`; known models: {}; add it to the price table first (Settings, or `chipbench add-model {model}`; `chipbench --list-models --base-url URL` lists a server's ids)",
+                known.join(", ")
+            )));
         }
     }
     let personas = personas::select(all_personas, &req.persona_ids).map_err(|e| invalid(e.to_string()))?;
@@ -220,8 +223,9 @@ mod tests {
     fn plans_are_validated_before_anything_is_written() {
         let store = Store::open_in_memory().unwrap();
         let all = personas::built_in();
-        let cases: [(BatchRequest, &str); 4] = [
+        let cases: [(BatchRequest, &str); 5] = [
             (request(&["nope/model"]), "unknown model `nope/model`"),
+            (request(&["nope/model"]), "add it to the price table first (Settings, or `chipbench add-model nope/model`"),
             (BatchRequest { concurrency: 0, ..request(&[]) }, "concurrency: 0 must be at least 1"),
             (BatchRequest { max_cost_usd: Some(-1.0), ..request(&[]) }, "max cost: -1 must be a positive number of dollars"),
             (BatchRequest { axes: Axes { chip_counts: vec![], ..Axes::default() }, ..request(&[]) }, "the matrix is empty"),
