@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chipbench_e2e::{FakeProvider, Reply};
 
-use crate::support::{chipbench, command, mock_batch, query_i64, Setup};
+use crate::support::{chipbench, command, mock_batch, query_i64, Run, Setup};
 
 const MODEL: &str = "openai/gpt-5-mini";
 
@@ -148,6 +148,17 @@ async fn list_models_asks_an_endpoint_what_it_serves_and_names_what_fails() {
     let unreachable = chipbench(&db, &["--list-models", "--base-url", "http://127.0.0.1:9/v1"]).await;
     assert_eq!(unreachable.code, 1);
     assert!(unreachable.stderr.contains("http://127.0.0.1:9/v1/models") && unreachable.stderr.contains("Connection refused"), "{}", unreachable.stderr);
+    // OpenRouter lists models to anyone: its key is checked apart, and says what it has spent.
+    let openrouter = |script: Vec<Reply>| {
+        fake.script(script);
+        command(&db, &["--list-models", "--provider", "openrouter", "--base-url", &url]).env("OPENROUTER_API_KEY", "sk-or-v1-test").output()
+    };
+    let checked: Run = openrouter(vec![]).await.unwrap().into();
+    assert!(checked.stdout.contains("the key works: $0.25 spent, a $10 limit"), "{}", checked.stdout);
+    let refused: Run = openrouter(vec![Reply::Ok, Reply::Status(401)]).await.unwrap().into();
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains(&format!("{url}/key refused the credentials (HTTP 401")) && refused.stderr.contains("check the openrouter API key"), "{}", refused.stderr);
+    assert!(!refused.stdout.contains("answered"), "nothing listed when the key is refused: {}", refused.stdout);
     // Without a provider it is the price table, as before.
     let table = chipbench(&db, &["--list-models"]).await;
     assert!(table.stdout.contains("openai/gpt-5-mini") && !table.stdout.contains("fake/chat-1"), "{}", table.stdout);

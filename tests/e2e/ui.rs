@@ -195,6 +195,16 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     wait_for_text(&c, "[data-testid=served]", "Every model it serves is in the price table").await;
     let added = wait_for(&c, "[data-testid=prices] tr[data-model='fake/chat-1'] input[name=input_price]").await;
     assert_eq!(added.prop("value").await.unwrap().as_deref(), Some("0.5"));
+
+    // OpenRouter (here the fake at its URL) lists models to anyone: Check also asks what the key has spent.
+    wait_for(&c, "input[aria-label='openrouter API key']").await.send_keys("sk-or-v1-test").await.unwrap();
+    c.find(Locator::XPath("//div[@data-provider='openrouter']//button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
+    wait_for_text(&c, "[data-provider=openrouter] [data-testid=key-status]", "(from settings)").await;
+    wait_for(&c, "input[name=openrouter_base_url]").await.send_keys(&fake.base_url()).await.unwrap();
+    wait_for(&c, "[data-provider=openrouter] [data-testid=check-provider]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-provider=openrouter] [data-testid=served]", "The key works: $0.25 spent, a $10 limit.").await;
+    c.execute("document.querySelector('[data-provider=openrouter] [data-testid=served]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
+    screenshot(&c, "settings-check-openrouter").await;
     c.close().await.unwrap();
     let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT name, input_price, output_price FROM models WHERE id = 'fake/chat-1'", [], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))).unwrap();
     assert_eq!(stored, ("Fake: Chat 1".to_owned(), 0.5, 1.5));

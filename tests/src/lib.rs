@@ -74,7 +74,7 @@ impl FakeProvider {
 
     async fn start_with(keep_bodies: bool) -> FakeProvider {
         let inner = Arc::new(Inner { keep_bodies, ..Inner::default() });
-        let app = Router::new().route("/v1/chat/completions", post(handle)).route("/v1/models", get(models)).with_state(inner.clone());
+        let app = Router::new().route("/v1/chat/completions", post(handle)).route("/v1/models", get(models)).route("/v1/key", get(key)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.expect("fake server") });
@@ -146,6 +146,14 @@ async fn models(State(inner): State<Arc<Inner>>) -> Response {
         {"id": "fake/chat-1", "name": "Fake: Chat 1", "pricing": {"prompt": "0.0000005", "completion": "0.0000015"}}
     ]}))
     .into_response()
+}
+
+/// OpenRouter's `GET /key`: what the key has spent and its limit; a scripted status answers instead.
+async fn key(State(inner): State<Arc<Inner>>) -> Response {
+    if let Some(Reply::Status(code)) = inner.script.lock().unwrap().pop_front() {
+        return (StatusCode::from_u16(code).unwrap(), "fake failure").into_response();
+    }
+    Json(json!({"data": {"label": "sk-or-v1-fak...key", "usage": 0.25, "limit": 10, "limit_remaining": 9.75}})).into_response()
 }
 
 fn completion(content: &str) -> Response {

@@ -589,6 +589,12 @@ export type JudgeGrader = {
 	model: string,
 };
 
+/**  What an OpenRouter key has spent, in dollars, and its limit (None: none set). */
+export type KeyCredit = {
+	usage_usd: number | null,
+	limit_usd: number | null,
+};
+
 /**  Where a provider's key comes from, and the key masked for display. */
 export type KeyStatus = {
 	provider: ProviderKind,
@@ -980,6 +986,8 @@ export type ServedModels = {
 	latency_ms: number,
 	/**  By id. */
 	models: ServedModel[],
+	/**  OpenRouter's: the key was accepted. */
+	credit: KeyCredit | null,
 };
 
 export type Settings = {

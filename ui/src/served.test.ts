@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServedModel } from "./api";
-import { priceText, unlisted } from "./served";
+import { creditText, priceText, unlisted } from "./served";
 
 const model = (id: string, name: string | null = null, price: ServedModel["price"] = null): ServedModel => ({ id, name, price });
 const served = [
@@ -34,5 +34,12 @@ describe("priceText", () => {
   it("gives dollars per million tokens or says there are none", () => {
     expect(priceText(served[0])).toBe("$1 / $5 per M");
     expect(priceText(served[3])).toBe("price not given");
+  });
+});
+
+describe("creditText", () => {
+  it("says what the key spent and its limit, or that it has none", () => {
+    expect(creditText({ usage_usd: 0.25, limit_usd: 10 })).toBe("The key works: $0.25 spent, a $10 limit.");
+    expect(creditText({ usage_usd: 0, limit_usd: null })).toBe("The key works: $0 spent, no limit set.");
   });
 });

@@ -69,9 +69,9 @@ impl OpenAiClient {
         Ok(parsed)
     }
 
-    /// The body of `GET {base}/models`: the models the endpoint serves ([`super::served`] reads it).
-    pub async fn model_list(&self, timeout: Duration) -> Result<String, LlmError> {
-        let http = self.http.get(format!("{}/models", self.base_url));
+    /// The body of `GET {base}/{path}` (`models`, OpenRouter's `key`: [`super::served`] reads them).
+    pub async fn get(&self, path: &str, timeout: Duration) -> Result<String, LlmError> {
+        let http = self.http.get(format!("{}/{path}", self.base_url));
         crate::http::exchange(self.identified(http), timeout, &self.base_url).await
     }
 

@@ -1,13 +1,15 @@
 //! What an endpoint serves: `GET {base}/models` of OpenRouter or an OpenAI-compatible server
-//! (llama.cpp, Ollama, vLLM). Checks that the URL and key work before a batch, and gives the exact
-//! model ids (and, from OpenRouter, the prices) to put in the price table.
+//! (llama.cpp, Ollama, vLLM). Checks the URL before a batch and gives the exact model ids (and,
+//! from OpenRouter, the prices) to put in the price table. OpenRouter lists its models to anyone,
+//! so its key is checked by `GET {base}/key`, which also tells what the key has spent; other
+//! servers check a key only where they guard their model list.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{FailureKind, LlmError, Price, Provider, ProviderSettings};
+use super::{FailureKind, LlmError, Price, Provider, ProviderKind, ProviderSettings};
 
 /// Long enough for OpenRouter's list of several hundred models on a slow line.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -23,6 +25,14 @@ pub struct ServedModel {
     pub price: Option<Price>,
 }
 
+/// What an OpenRouter key has spent, in dollars, and its limit (None: none set).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct KeyCredit {
+    pub usage_usd: f64,
+    pub limit_usd: Option<f64>,
+}
+
 /// An endpoint's answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -31,6 +41,8 @@ pub struct ServedModels {
     pub latency_ms: u64,
     /// By id.
     pub models: Vec<ServedModel>,
+    /// OpenRouter's: the key was accepted.
+    pub credit: Option<KeyCredit>,
 }
 
 /// Asks the provider's endpoint which models it serves. The mock has no endpoint.
@@ -41,13 +53,34 @@ pub async fn served_models(settings: &ProviderSettings) -> Result<ServedModels, 
             "the mock provider is offline and answers any model of the price table: there is no endpoint to check",
         ));
     };
+    let get = |path: &'static str| {
+        let url = format!("{}/{path}", client.base_url());
+        let refused = move |e: LlmError| match e.kind {
+            FailureKind::Auth => LlmError { message: format!("{url} refused the credentials ({}): check the {} API key", e.message, settings.kind.as_str()), ..e },
+            _ => e,
+        };
+        let answer = client.get(path, TIMEOUT);
+        async move { answer.await.map_err(refused) }
+    };
     let url = format!("{}/models", client.base_url());
     let started = Instant::now();
-    let body = client.model_list(TIMEOUT).await.map_err(|e| match e.kind {
-        FailureKind::Auth => LlmError { message: format!("{url} refused the credentials ({}): check the {} API key", e.message, settings.kind.as_str()), ..e },
-        _ => e,
+    let models = parse_model_list(&url, &get("models").await?)?;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let credit = match settings.kind {
+        ProviderKind::Openrouter => Some(parse_credit(&format!("{}/key", client.base_url()), &get("key").await?)?),
+        _ => None,
+    };
+    Ok(ServedModels { url, latency_ms, models, credit })
+}
+
+/// Reads OpenRouter's `{"data": {"usage": 0.1, "limit": 5 | null, …}}`.
+pub fn parse_credit(url: &str, body: &str) -> Result<KeyCredit, LlmError> {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    let usage_usd = v.pointer("/data/usage").and_then(Value::as_f64).ok_or_else(|| {
+        let start: String = body.chars().take(200).collect();
+        LlmError::new(FailureKind::Rejected, format!("{url} did not say what the key has spent (`data.usage`): {start}"))
     })?;
-    Ok(ServedModels { latency_ms: started.elapsed().as_millis() as u64, models: parse_model_list(&url, &body)?, url })
+    Ok(KeyCredit { usage_usd, limit_usd: v.pointer("/data/limit").and_then(Value::as_f64) })
 }
 
 /// Reads `{"data": [{"id", "name"?, "pricing"?: {"prompt", "completion"}}]}`; OpenRouter's
@@ -120,6 +153,15 @@ mod tests {
             assert_eq!(e.kind, FailureKind::Rejected);
             assert!(e.message.starts_with(&format!("{URL} did not answer with a model list")) && e.message.contains(&body[..8]), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn reads_what_an_openrouter_key_has_spent() {
+        let body = r#"{"data": {"label": "sk-or-v1-116...0ce", "limit": 5, "usage": 0.1015644762, "limit_remaining": 4.8984355238, "is_free_tier": false}}"#;
+        assert_eq!(parse_credit(URL, body).unwrap(), KeyCredit { usage_usd: 0.1015644762, limit_usd: Some(5.0) });
+        assert_eq!(parse_credit(URL, r#"{"data": {"usage": 0, "limit": null}}"#).unwrap().limit_usd, None, "no limit set");
+        let e = parse_credit(URL, "<html>").unwrap_err();
+        assert!(e.message.contains("did not say what the key has spent") && e.message.ends_with("<html>"), "{}", e.message);
     }
 
     #[tokio::test]

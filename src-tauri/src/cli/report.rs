@@ -314,11 +314,15 @@ pub async fn served_models(store: &Store, settings: &ProviderSettings, json: boo
     let known: std::collections::HashSet<String> = store.models()?.into_iter().map(|m| m.id).collect();
     if json {
         let models: Vec<_> = served.models.iter().map(|m| serde_json::json!({"id": m.id, "name": m.name, "price": m.price, "in_price_table": known.contains(&m.id)})).collect();
-        println!("{}", serde_json::json!({"url": served.url, "latency_ms": served.latency_ms, "models": models}));
+        println!("{}", serde_json::json!({"url": served.url, "latency_ms": served.latency_ms, "models": models, "credit": served.credit}));
         return Ok(0);
     }
     let n = served.models.len();
     println!("{} answered in {} ms: {n} model{}", served.url, served.latency_ms, if n == 1 { "" } else { "s" });
+    if let Some(c) = served.credit {
+        let limit = c.limit_usd.map_or_else(|| "no limit set".to_owned(), |l| format!("a ${l} limit"));
+        println!("the key works: ${} spent, {limit}", c.usage_usd);
+    }
     for m in &served.models {
         let price = m.price.map_or_else(|| "price not given".to_owned(), |p| format!("${}/M in  ${}/M out", p.input, p.output));
         let listed = if known.contains(&m.id) { "in the price table" } else { "not in the price table" };
