@@ -24,9 +24,10 @@ impl std::fmt::Debug for ProviderSettings {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SettingsError {
-    #[error("OPENROUTER_API_KEY is not set; export OPENROUTER_API_KEY=<your key> (https://openrouter.ai/keys), or use --provider mock for an offline demo run")]
+    // Read by the CLI and the window alike: both ways to set it, and the offline alternative.
+    #[error("OPENROUTER_API_KEY is not set; export OPENROUTER_API_KEY=<your key> or paste it in Settings > API keys (keys: https://openrouter.ai/keys), or use the mock provider (`--provider mock`) for an offline demo run")]
     MissingOpenRouterKey,
-    #[error("the openai provider needs a base URL: pass --base-url http://127.0.0.1:8080/v1 or set OPENAI_BASE_URL")]
+    #[error("the openai provider needs a base URL: pass --base-url http://127.0.0.1:8080/v1, set OPENAI_BASE_URL, or fill Settings > OpenAI-compatible base URL")]
     MissingBaseUrl,
     #[error("base URL `{0}` must start with http:// or https://")]
     BadBaseUrl(String),
