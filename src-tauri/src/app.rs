@@ -92,6 +92,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::lab::GridFinished,
             commands::langfuse::LangfuseState
         ])
+        // The new-batch form preselects the selector core falls back to.
+        .constant("DEFAULT_SELECTOR", chipbench_core::bench::DEFAULT_SELECTOR)
         // Counts and token sums stay far below 2^53.
         .dangerously_cast_bigints_to_number()
         // Command outputs are only serialised and inputs only deserialised: one type each suffices.

@@ -33,6 +33,9 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     // Defaults: the first model, every persona, every variant.
     let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
     assert!(estimate.ends_with(", instant"), "the mock without latency takes no time: {estimate}");
+    let selector = c.execute("return document.querySelector('select[name=selector]').value", vec![]).await.unwrap();
+    assert_eq!(selector, json!(chipbench_core::bench::DEFAULT_SELECTOR), "core's default selector, preselected");
+    choose(&c, "selector", "openai/gpt-5-mini").await;
     screenshot(&c, "new-batch").await;
     button(&c, "Start batch").await.click().await.unwrap();
     wait_for_exact(&c, &format!("tr[data-status=completed]:not([data-run-id='{cli_run}']) [data-testid=done]"), "288").await;
@@ -48,6 +51,10 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     wait_for_exact(&c, "[data-testid=results-total]", "312 results").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM results"), 312, "the window's batch stored every test");
+    let run = format!("run_id IN (SELECT id FROM runs WHERE id != '{cli_run}')");
+    assert_eq!(query_one::<String>(&db, &format!("SELECT config ->> '$.selector_model' FROM runs WHERE id != '{cli_run}'")), "openai/gpt-5-mini");
+    let selectors = query_one::<String>(&db, &format!("SELECT group_concat(DISTINCT model) FROM spans WHERE kind = 'selection' AND {run}"));
+    assert_eq!(selectors, "openai/gpt-5-mini", "the enriched tests' selections went to the chosen selector");
 }
 
 #[tokio::test(flavor = "multi_thread")]

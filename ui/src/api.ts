@@ -27,6 +27,7 @@ import {
 } from "./bindings";
 
 export type * from "./bindings";
+export { DEFAULT_SELECTOR } from "./bindings";
 
 type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
 

@@ -139,6 +139,9 @@ export const events = {
 	syncState: makeEvent<SyncState, SyncState>("sync-state"),
 };
 
+/* Constants */
+export const DEFAULT_SELECTOR = "google/gemini-2.5-flash-lite" as const;
+
 /* Types */
 /**  An imported agent (Langfuse traces by name): how much it ran, how often it failed, what it cost. */
 export type AgentStats = {
