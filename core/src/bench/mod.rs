@@ -49,10 +49,12 @@ pub fn plan_run(store: &Store, req: &BatchRequest, settings: &ProviderSettings, 
     let invalid = |m: String| BenchError::Config(m);
     let known: Vec<String> = store.models()?.into_iter().map(|m| m.id).collect();
     let selector = req.selector_model.clone().unwrap_or_else(|| DEFAULT_SELECTOR.into());
-    for model in req.models.iter().chain([&selector]) {
+    // The selector plays the persona in enriched tests only: a basic batch never calls it.
+    let enriched = req.axes.input_types.contains(&InputType::Enriched);
+    for (field, model) in req.models.iter().map(|m| ("models", m)).chain(enriched.then_some(("selector", &selector))) {
         if !known.contains(model) {
             return Err(invalid(format!(
-                "unknown model `{model}`; known models: {}; add it to the price table first (Settings, or `chipbench add-model {model}`; `chipbench --list-models --base-url URL` lists a server's ids)",
+                "{field}: unknown model `{model}`; known models: {}; add it to the price table first (Settings, or `chipbench add-model {model}`; `chipbench --list-models --base-url URL` lists a server's ids)",
                 known.join(", ")
             )));
         }
@@ -223,9 +225,10 @@ mod tests {
     fn plans_are_validated_before_anything_is_written() {
         let store = Store::open_in_memory().unwrap();
         let all = personas::built_in();
-        let cases: [(BatchRequest, &str); 5] = [
+        let cases: [(BatchRequest, &str); 6] = [
             (request(&["nope/model"]), "unknown model `nope/model`"),
             (request(&["nope/model"]), "add it to the price table first (Settings, or `chipbench add-model nope/model`"),
+            (BatchRequest { selector_model: Some("nope/selector".into()), ..request(&[]) }, "selector: unknown model `nope/selector`"),
             (BatchRequest { concurrency: 0, ..request(&[]) }, "concurrency: 0 must be at least 1"),
             (BatchRequest { max_cost_usd: Some(-1.0), ..request(&[]) }, "max cost: -1 must be a positive number of dollars"),
             (BatchRequest { axes: Axes { chip_counts: vec![], ..Axes::default() }, ..request(&[]) }, "the matrix is empty"),
@@ -238,5 +241,7 @@ mod tests {
         let (e, _) = estimate_request(&store, &request(&[]), &Instant, &all).unwrap();
         assert_eq!(e.tests, 10 * 24, "every model when none is named");
         assert_eq!(e.minutes, 0.0, "the instant mock takes no time");
+        let basic = BatchRequest { selector_model: Some("nope/selector".into()), axes: Axes { input_types: vec![InputType::Basic], ..Axes::default() }, ..request(&[]) };
+        assert!(estimate_request(&store, &basic, &Instant, &all).is_ok(), "a basic batch never calls the selector, so any will do");
     }
 }
