@@ -42,6 +42,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::settings::save_settings,
             commands::settings::set_api_key,
             commands::settings::save_model,
+            commands::settings::delete_model,
             commands::settings::served_models,
             commands::sync::sync_state,
             commands::sync::sync_now,
@@ -506,6 +507,8 @@ mod tests {
         assert_eq!(app.invoke("save_model", json!({"model": model})).unwrap().as_array().unwrap().len(), 11);
         let bad = json!({"id": "x", "name": "x", "input_price": -1.0, "output_price": 0.0});
         assert_eq!(app.invoke("save_model", json!({"model": bad})).unwrap_err()["message"], "model x: input_price -1 must be a non-negative number");
+        assert_eq!(app.invoke("delete_model", json!({"id": "local/smollm2"})).unwrap().as_array().unwrap().len(), 10);
+        assert_eq!(app.invoke("delete_model", json!({"id": "local/smollm2"})).unwrap_err(), json!({"code": "not_found", "message": "model `local/smollm2` not found"}));
     }
 
     #[test]

@@ -111,6 +111,8 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         output_price: f64,
     },
+    /// Remove a model from the price table (its results stay; add-model brings it back). Syncs.
+    RemoveModel { id: String },
     /// Sync this database once with the shared Turso database (TURSO_DATABASE_URL, and
     /// TURSO_AUTH_TOKEN unless the server is local) and print what moved.
     Sync {
@@ -364,6 +366,11 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     if let Some(Command::AddModel { id, name, input_price, output_price }) = &cli.command {
         store.upsert_model(&Model { id: id.clone(), name: name.clone().unwrap_or_else(|| id.clone()), input_price: *input_price, output_price: *output_price })?;
         println!("model {id}: ${input_price}/M input, ${output_price}/M output");
+        return Ok(0);
+    }
+    if let Some(Command::RemoveModel { id }) = &cli.command {
+        store.delete_model(id)?;
+        println!("model {id}: removed from the price table");
         return Ok(0);
     }
     let files = SettingsFiles::new(crate::paths::config_dir());

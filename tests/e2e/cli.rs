@@ -126,7 +126,7 @@ async fn a_refused_key_fails_the_run_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn list_models_asks_an_endpoint_what_it_serves_and_names_what_fails() {
+async fn list_models_asks_an_endpoint_what_it_serves_and_remove_model_takes_one_out() {
     let Setup { fake, url, db, dir: _dir } = Setup::new().await;
     let listed = chipbench(&db, &["--list-models", "--base-url", &url]).await;
     assert_eq!(listed.code, 0, "{}", listed.stderr);
@@ -162,6 +162,12 @@ async fn list_models_asks_an_endpoint_what_it_serves_and_names_what_fails() {
     // Without a provider it is the price table, as before.
     let table = chipbench(&db, &["--list-models"]).await;
     assert!(table.stdout.contains("openai/gpt-5-mini") && !table.stdout.contains("fake/chat-1"), "{}", table.stdout);
+
+    let removed = chipbench(&db, &["remove-model", "openai/gpt-5-mini"]).await;
+    assert_eq!((removed.code, removed.stdout.trim()), (0, "model openai/gpt-5-mini: removed from the price table"));
+    chipbench(&db, &["remove-model", "openai/gpt-5-mini"]).await.refused("model `openai/gpt-5-mini` not found");
+    let listed = chipbench(&db, &["--list-models", "--base-url", &url]).await;
+    assert_eq!(listed.stdout.lines().filter(|l| l.ends_with("not in the price table")).count(), 2, "neither served model is in the table now:\n{}", listed.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -591,7 +591,7 @@ async fn an_older_remote_schema_is_migrated_forward() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deleted_run_syncs_as_a_tombstone() {
+async fn a_deleted_run_and_a_removed_model_sync_as_tombstones() {
     let dir = tempfile::tempdir().unwrap();
     let Some(turso) = Turso::start(dir.path()).await else { return };
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
@@ -603,9 +603,11 @@ async fn a_deleted_run_syncs_as_a_tombstone() {
     let run = sa.runs().unwrap()[0].id.clone();
     let gone = sa.delete_runs(&chipbench_core::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
     assert_eq!(gone.results, 24);
+    sa.delete_model("mistralai/mistral-nemo").unwrap();
     sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
     sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
     assert!(sb.runs().unwrap().is_empty(), "the deletion reached B");
+    assert!(sb.price_table().unwrap().get("mistralai/mistral-nemo").is_none(), "so did the model's removal");
     assert_eq!(sb.results(&chipbench_core::store::ResultFilter::default()).unwrap().total, 0);
     assert_same(&a, &b, "both hold the same tombstone");
 }

@@ -203,6 +203,16 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     let added = wait_for(&c, "[data-testid=prices] tr[data-model='fake/chat-1'] input[name=input_price]").await;
     assert_eq!(added.prop("value").await.unwrap().as_deref(), Some("0.5"));
 
+    // Remove takes a model out of the table at once; Undo puts it back as it was.
+    let nemo = "[data-testid=prices] tr[data-model='mistralai/mistral-nemo']";
+    wait_for(&c, &format!("{nemo} button[aria-label^=Remove]")).await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Removed mistralai/mistral-nemo from the price table Undo").await;
+    assert!(c.find_all(Locator::Css(nemo)).await.unwrap().is_empty(), "gone from the table");
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM models WHERE id = 'mistralai/mistral-nemo' AND deleted_at IS NOT NULL"), 1, "a tombstone");
+    button(&c, "Undo").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "mistralai/mistral-nemo is back in the price table").await;
+    assert_eq!(wait_for(&c, &format!("{nemo} input[name=output_price]")).await.prop("value").await.unwrap().as_deref(), Some("0.1"));
+
     // OpenRouter (here the fake at its URL) lists models to anyone: Check also asks what the key has spent.
     wait_for(&c, "input[aria-label='openrouter API key']").await.send_keys("sk-or-v1-test").await.unwrap();
     c.find(Locator::XPath("//div[@data-provider='openrouter']//button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();

@@ -60,6 +60,7 @@ export const api = {
   saveSettings: (settings: Settings) => unwrap(commands.saveSettings(settings)),
   setApiKey: (provider: ProviderKind, key: string | null) => unwrap(commands.setApiKey(provider, key)),
   saveModel: (model: Model) => unwrap(commands.saveModel(model)),
+  deleteModel: (id: string) => unwrap(commands.deleteModel(id)),
   servedModels: (provider: ProviderKind, baseUrl: string | null) => unwrap(commands.servedModels(provider, baseUrl)),
   databaseStats: () => unwrap(commands.databaseStats()),
   deletionPlan: (selection: RunSelection) => unwrap(commands.deletionPlan(selection)),

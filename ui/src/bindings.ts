@@ -46,6 +46,8 @@ export const commands = {
 	setApiKey: (provider: ProviderKind, key: string | null) => typedError<SettingsView, CommandError>(__TAURI_INVOKE("set_api_key", { provider, key })),
 	/**  Adds a model to the price table or changes its name or prices. */
 	saveModel: (model: Model) => typedError<Model[], CommandError>(__TAURI_INVOKE("save_model", { model })),
+	/**  Takes a model out of the price table (a tombstone that syncs; saving it again brings it back). */
+	deleteModel: (id: string) => typedError<Model[], CommandError>(__TAURI_INVOKE("delete_model", { id })),
 	/**
 	 *  Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
 	 *  and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.

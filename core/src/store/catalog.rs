@@ -115,6 +115,21 @@ impl Store {
         })
     }
 
+    /// Takes a model out of the price table: a tombstone, so the removal syncs (its results stay;
+    /// [`Store::upsert_model`] brings it back).
+    pub fn delete_model(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            let previous: Option<String> =
+                tx.query_row("SELECT updated_at FROM models WHERE id = ?1 AND deleted_at IS NULL", [id], |r| r.get(0)).optional()?;
+            let Some(previous) = previous else {
+                return Err(StoreError::NotFound { what: "model", id: id.to_owned() });
+            };
+            let now = clock::after(Some(&previous));
+            tx.execute("UPDATE models SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1", params![id, now])?;
+            Ok(())
+        })
+    }
+
     /// Saves `text` as a version of prompt `name` and makes it the name's current version; text
     /// it already has is that version again (no new version). A benchmark prompt's text may use
     /// only the placeholders the benchmark fills.
@@ -314,6 +329,24 @@ mod tests {
         assert!(table.get("local/smollm2").is_some());
         let err = store.upsert_model(&Model { id: "x".into(), name: "x".into(), input_price: -1.0, output_price: 0.0 }).unwrap_err();
         assert_eq!(err.to_string(), "model x: input_price -1 must be a non-negative number");
+    }
+
+    #[test]
+    fn a_removed_model_leaves_the_table_as_a_tombstone_and_comes_back_when_added() {
+        let (_d, store) = temp_store();
+        store.write(|tx| Ok(tx.execute("DELETE FROM sync_outbox", [])?)).unwrap(); // as after a sync
+        store.delete_model("openai/gpt-5-mini").unwrap();
+        assert!(store.price_table().unwrap().get("openai/gpt-5-mini").is_none());
+        assert!(!store.models().unwrap().iter().any(|m| m.id == "openai/gpt-5-mini"));
+        assert_eq!(store.sync_pending_count().unwrap(), 1, "the removal is queued to sync");
+        let tombstone: (Option<String>, String) =
+            store.read(|c| Ok(c.query_row("SELECT deleted_at, updated_at FROM models WHERE id = 'openai/gpt-5-mini'", [], |r| Ok((r.get(0)?, r.get(1)?)))?)).unwrap();
+        assert_eq!(tombstone.0.as_deref(), Some(tombstone.1.as_str()), "removed now, and newer than the seeded row");
+        for id in ["openai/gpt-5-mini", "nope/x"] {
+            assert_eq!(store.delete_model(id).unwrap_err().to_string(), format!("model `{id}` not found"), "already gone, or never there");
+        }
+        store.upsert_model(&Model { id: "openai/gpt-5-mini".into(), name: "GPT-5 Mini".into(), input_price: 0.15, output_price: 0.6 }).unwrap();
+        assert_eq!(store.price_table().unwrap().get("openai/gpt-5-mini").unwrap().output, 0.6, "added back");
     }
 
     #[test]

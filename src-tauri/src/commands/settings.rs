@@ -69,6 +69,15 @@ pub fn save_model(state: State<'_, AppState>, model: Model) -> Result<Vec<Model>
     Ok(state.store.models()?)
 }
 
+/// Takes a model out of the price table (a tombstone that syncs; saving it again brings it back).
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn delete_model(state: State<'_, AppState>, id: String) -> Result<Vec<Model>> {
+    state.store.delete_model(&id)?;
+    Ok(state.store.models()?)
+}
+
 /// Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
 /// and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.
 #[tauri::command]
