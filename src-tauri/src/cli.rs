@@ -59,7 +59,7 @@ pub struct Cli {
     #[arg(long)]
     dry_run: bool,
     /// List the models of the price table and exit; with --provider or --base-url, the models that
-    /// endpoint serves (checking its URL and key), marked when in the price table.
+    /// endpoint serves (checking its URL, and OpenRouter's key), marked when in the price table.
     #[arg(long)]
     list_models: bool,
     /// openrouter (default when OPENROUTER_API_KEY is set), openai (any compatible server), or mock.

@@ -2,8 +2,11 @@
 // that match a filter, a bounded number at a time (OpenRouter serves several hundred).
 import type { KeyCredit, ServedModel } from "./api";
 
+/** How many models Check lists at once; beyond that it offers a filter. */
+export const SHOWN = 12;
+
 /** Models not in `known` whose id or name contains every word of `filter`; the first `limit`, and how many more. */
-export function unlisted(models: ServedModel[], known: Set<string>, filter: string, limit = 12) {
+export function unlisted(models: ServedModel[], known: Set<string>, filter: string, limit = SHOWN) {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
   const matches = models.filter((m) => {
     if (known.has(m.id)) return false;
