@@ -1,5 +1,6 @@
-//! Test support: a fake OpenAI-compatible server that produces, on demand, the faults a real
-//! server cannot (429 with Retry-After, 5xx, stalls, malformed bodies, prose-wrapped JSON, 401),
+//! Test support: a fake OpenAI-compatible server (completions, its model list, OpenRouter's key
+//! endpoint) that produces, on demand, the faults a real server cannot (429 with Retry-After, 5xx,
+//! stalls, malformed bodies, prose-wrapped JSON, 401),
 //! and helpers to run the `chipbench` binary; `fixtures` fills a store with synthetic results;
 //! `langfuse` is a fake Langfuse public API.
 
@@ -138,8 +139,8 @@ async fn handle(State(inner): State<Arc<Inner>>, headers: HeaderMap, Json(body):
 /// The models it serves, in OpenRouter's shape (prices in dollars per token); a scripted status
 /// (a 401, say) answers instead.
 async fn models(State(inner): State<Arc<Inner>>) -> Response {
-    if let Some(Reply::Status(code)) = inner.script.lock().unwrap().pop_front() {
-        return (StatusCode::from_u16(code).unwrap(), "fake failure").into_response();
+    if let Some(failure) = scripted_failure(&inner) {
+        return failure;
     }
     Json(json!({"data": [
         {"id": "openai/gpt-5-mini", "name": "OpenAI: GPT-5 Mini", "pricing": {"prompt": "0.00000025", "completion": "0.000002"}},
@@ -150,10 +151,18 @@ async fn models(State(inner): State<Arc<Inner>>) -> Response {
 
 /// OpenRouter's `GET /key`: what the key has spent and its limit; a scripted status answers instead.
 async fn key(State(inner): State<Arc<Inner>>) -> Response {
-    if let Some(Reply::Status(code)) = inner.script.lock().unwrap().pop_front() {
-        return (StatusCode::from_u16(code).unwrap(), "fake failure").into_response();
+    if let Some(failure) = scripted_failure(&inner) {
+        return failure;
     }
     Json(json!({"data": {"label": "sk-or-v1-fak...key", "usage": 0.25, "limit": 10, "limit_remaining": 9.75}})).into_response()
+}
+
+/// For the GET endpoints: takes the next scripted reply, and answers with it if it is a status.
+fn scripted_failure(inner: &Inner) -> Option<Response> {
+    match inner.script.lock().unwrap().pop_front() {
+        Some(Reply::Status(code)) => Some((StatusCode::from_u16(code).unwrap(), "fake failure").into_response()),
+        _ => None,
+    }
 }
 
 fn completion(content: &str) -> Response {

@@ -78,8 +78,8 @@ pub fn delete_model(state: State<'_, AppState>, id: String) -> Result<Vec<Model>
     Ok(state.store.models()?)
 }
 
-/// Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
-/// and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.
+/// Asks a provider's endpoint which models it serves (`GET {base}/models`; OpenRouter's key too).
+/// `base_url`: the one typed in the form, checked before it is saved; else the saved one.
 #[tauri::command]
 #[specta::specta]
 #[tracing::instrument(skip(state))]
