@@ -49,8 +49,8 @@ export const commands = {
 	/**  Takes a model out of the price table (a tombstone that syncs; saving it again brings it back). */
 	deleteModel: (id: string) => typedError<Model[], CommandError>(__TAURI_INVOKE("delete_model", { id })),
 	/**
-	 *  Asks a provider's endpoint which models it serves (`GET {base}/models`), which checks its URL
-	 *  and key. `base_url`: the one typed in the form, checked before it is saved; else the saved one.
+	 *  Asks a provider's endpoint which models it serves (`GET {base}/models`; OpenRouter's key too).
+	 *  `base_url`: the one typed in the form, checked before it is saved; else the saved one.
 	 */
 	servedModels: (provider: ProviderKind, baseUrl: string | null) => typedError<ServedModels, CommandError>(__TAURI_INVOKE("served_models", { provider, baseUrl })),
 	syncState: () => typedError<SyncState, CommandError>(__TAURI_INVOKE("sync_state")),
