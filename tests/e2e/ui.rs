@@ -408,13 +408,21 @@ async fn search(c: &Client, text: &str) {
 async fn a_results_trace_opens_and_a_replay_with_an_edited_prompt_shows_its_diff() {
     let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
+    // A result whose last generation answered bare JSON, which the view indents: the mock wraps
+    // some answers in prose, and which result comes first depends on the batch's timing.
+    let result_id: String = query_one(
+        &db,
+        "SELECT t.id FROM traces t WHERE (SELECT s.response FROM spans s WHERE s.trace_id = t.id AND s.kind = 'generation'
+             ORDER BY s.started_at DESC, s.seq DESC LIMIT 1) LIKE '{%' ORDER BY t.id LIMIT 1",
+    );
     button(&c, "Results").await.click().await.unwrap();
-    wait_for(&c, "[data-testid=result-row]").await.click().await.unwrap();
+    wait_for(&c, &format!("[data-testid=result-row][data-id='{result_id}']")).await.click().await.unwrap();
     wait_for(&c, "[data-testid=result-detail]").await;
-    let result_id = wait_for(&c, "[data-testid=result-row][aria-selected=true]").await.attr("data-id").await.unwrap();
+    let selected = wait_for(&c, "[data-testid=result-row][aria-selected=true]").await.attr("data-id").await.unwrap();
+    assert_eq!(selected.as_deref(), Some(result_id.as_str()));
     wait_for(&c, "[data-testid=open-trace]").await.click().await.unwrap();
     let trace = wait_for(&c, "[data-testid=trace-view]").await;
-    assert_eq!(trace.attr("data-trace-id").await.unwrap(), result_id, "the result's own trace");
+    assert_eq!(trace.attr("data-trace-id").await.unwrap().as_deref(), Some(result_id.as_str()), "the result's own trace");
     let spans = c.find_all(Locator::Css("[data-testid=span-row]")).await.unwrap();
     assert!(!spans.is_empty());
     let trace_id = trace.attr("data-trace-id").await.unwrap().unwrap();
