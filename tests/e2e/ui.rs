@@ -222,6 +222,21 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     wait_for_text(&c, "[data-provider=openrouter] [data-testid=served]", "The key works: $0.25 spent, a $10 limit.").await;
     c.execute("document.querySelector('[data-provider=openrouter] [data-testid=served]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     screenshot(&c, "settings-check-openrouter").await;
+
+    // The OpenAI-compatible URL typed before the key was saved is still there (saving a key once
+    // wiped it); saved, it is what a new batch uses when its own field is left blank.
+    button(&c, "Save").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
+    button(&c, "Runs").await.click().await.unwrap();
+    button(&c, "New batch").await.click().await.unwrap();
+    choose(&c, "provider", "OpenAI-compatible").await;
+    // The field shows the saved URL once the settings are read.
+    wait_for(&c, &format!("input[name=base_url][placeholder='{}']", fake.base_url())).await;
+    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    let before = fake.requests();
+    button(&c, "Start batch").await.click().await.unwrap();
+    wait_for(&c, "tr[data-status=completed]").await;
+    assert!(fake.requests() >= before + 288, "the batch's calls went to the saved URL: {}", fake.requests() - before);
     c.close().await.unwrap();
     let stored = rusqlite::Connection::open(&db).unwrap().query_row("SELECT name, input_price, output_price FROM models WHERE id = 'fake/chat-1'", [], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))).unwrap();
     assert_eq!(stored, ("Fake: Chat 1".to_owned(), 0.5, 1.5));
