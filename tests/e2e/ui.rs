@@ -203,7 +203,11 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     let added = wait_for(&c, "[data-testid=prices] tr[data-model='fake/chat-1'] input[name=input_price]").await;
     assert_eq!(added.prop("value").await.unwrap().as_deref(), Some("0.5"));
 
-    // Remove takes a model out of the table at once; Undo puts it back as it was.
+    // Remove takes a model out of the table at once; Undo puts it back as it was. A price typed in
+    // another row and not saved stays typed.
+    let haiku = wait_for(&c, "[data-testid=prices] tr[data-model='anthropic/claude-haiku-4.5'] input[name=input_price]").await;
+    haiku.clear().await.unwrap();
+    haiku.send_keys("0.9").await.unwrap();
     let nemo = "[data-testid=prices] tr[data-model='mistralai/mistral-nemo']";
     wait_for(&c, &format!("{nemo} button[aria-label^=Remove]")).await.click().await.unwrap();
     wait_for_exact(&c, "[data-testid=settings-message]", "Removed mistralai/mistral-nemo from the price table Undo").await;
@@ -212,6 +216,7 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     button(&c, "Undo").await.click().await.unwrap();
     wait_for_exact(&c, "[data-testid=settings-message]", "mistralai/mistral-nemo is back in the price table").await;
     assert_eq!(wait_for(&c, &format!("{nemo} input[name=output_price]")).await.prop("value").await.unwrap().as_deref(), Some("0.1"));
+    assert_eq!(haiku.prop("value").await.unwrap().as_deref(), Some("0.9"), "still as typed");
 
     // OpenRouter (here the fake at its URL) lists models to anyone: Check also asks what the key has spent.
     wait_for(&c, "input[aria-label='openrouter API key']").await.send_keys("sk-or-v1-test").await.unwrap();
