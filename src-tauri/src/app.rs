@@ -50,6 +50,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::data::database_stats,
             commands::data::deletion_plan,
             commands::data::delete_runs,
+            commands::data::restore_runs,
             commands::traces::traces,
             commands::traces::trace,
             commands::traces::search_spans,
@@ -351,14 +352,17 @@ mod tests {
     }
 
     #[test]
-    fn deleting_a_run_previews_then_tombstones_it() {
+    fn deleting_a_run_previews_then_tombstones_it_and_an_undo_restores_it() {
         let app = App::new();
         let (run_id, _) = app.seed(3);
         app.store.finish_run(&run_id, chipbench_core::store::RunStatus::Completed, None).unwrap();
         let sel = json!({"selection": {"run_id": run_id}});
         assert_eq!(app.invoke("deletion_plan", sel.clone()).unwrap(), json!({"runs": 1, "results": 3, "ratings": 0}));
-        assert_eq!(app.invoke("delete_runs", sel).unwrap()["results"], 3);
+        let deleted = app.invoke("delete_runs", sel).unwrap();
+        assert_eq!((deleted["results"].clone(), deleted["run_ids"].clone()), (json!(3), json!([run_id])), "what went, and what an undo takes");
         assert_eq!(app.invoke("database_stats", json!({})).unwrap()["runs"], 0);
+        assert_eq!(app.invoke("restore_runs", json!({"runIds": [run_id]})).unwrap(), 1);
+        assert_eq!(app.invoke("database_stats", json!({})).unwrap()["runs"], 1);
         let err = app.invoke("deletion_plan", json!({"selection": {"started_before": "soon"}})).unwrap_err();
         assert_eq!(err["code"], "validation");
     }

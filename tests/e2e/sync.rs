@@ -591,7 +591,7 @@ async fn an_older_remote_schema_is_migrated_forward() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_deleted_run_and_a_removed_model_sync_as_tombstones() {
+async fn a_deleted_run_and_a_removed_model_sync_as_tombstones_and_an_undo_syncs_back() {
     let dir = tempfile::tempdir().unwrap();
     let Some(turso) = Turso::start(dir.path()).await else { return };
     let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
@@ -600,16 +600,29 @@ async fn a_deleted_run_and_a_removed_model_sync_as_tombstones() {
     sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
     sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
     assert_eq!(sb.runs().unwrap().len(), 1);
+    let calls = |s: &Store| s.analytics(chipbench_core::analytics::DayRange::all(), None).unwrap().total.calls;
+    let b_calls = calls(&sb);
+    assert!(b_calls >= 24, "B counts the pulled run's calls: {b_calls}");
     let run = sa.runs().unwrap()[0].id.clone();
     let gone = sa.delete_runs(&chipbench_core::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
-    assert_eq!(gone.results, 24);
+    assert_eq!(gone.taken.results, 24);
     sa.delete_model("mistralai/mistral-nemo").unwrap();
     sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
     sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
     assert!(sb.runs().unwrap().is_empty(), "the deletion reached B");
     assert!(sb.price_table().unwrap().get("mistralai/mistral-nemo").is_none(), "so did the model's removal");
     assert_eq!(sb.results(&chipbench_core::store::ResultFilter::default()).unwrap().total, 0);
+    assert_eq!(calls(&sb), 0, "its calls left B's analytics");
     assert_same(&a, &b, "both hold the same tombstone");
+
+    // A's undo is newer than the tombstone: it wins on B too, and B counts the run again.
+    assert_eq!(sa.restore_runs(&gone.run_ids).unwrap(), 1);
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert_eq!(sb.runs().unwrap().len(), 1, "the undo reached B");
+    assert_eq!(sb.results(&chipbench_core::store::ResultFilter::default()).unwrap().total, 24);
+    assert_eq!(calls(&sb), b_calls, "with its calls");
+    assert_same(&a, &b, "both hold the restored run");
 }
 
 #[tokio::test(flavor = "multi_thread")]

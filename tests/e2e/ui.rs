@@ -390,7 +390,7 @@ async fn a_runs_results_are_exported_from_the_runs_view_and_a_bad_path_is_refuse
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
+async fn deleting_a_run_asks_first_can_be_undone_and_removes_it_from_every_view() {
     let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let c = open_app(&driver, &db).await;
     button(&c, "Traces").await.click().await.unwrap();
@@ -400,6 +400,17 @@ async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
     wait_for_text(&c, "[data-testid=confirm-delete]", "with its 24 results and 0 ratings").await;
     button(&c, "Keep it").await.click().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL"), 1, "keeping it changes nothing");
+    button(&c, "Delete").await.click().await.unwrap();
+    button(&c, "Delete run").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=no-runs]").await;
+    // Undo brings it back with everything under it; then it goes for good.
+    wait_for_exact(&c, "[data-testid=deleted]", "Deleted the run with its 24 results and 0 ratings. Undo").await;
+    button(&c, "Undo").await.click().await.unwrap();
+    wait_for(&c, "tr[data-run-id]").await;
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL"), 1, "restored");
+    button(&c, "Results").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=results-total]", "24 results").await;
+    button(&c, "Runs").await.click().await.unwrap();
     button(&c, "Delete").await.click().await.unwrap();
     button(&c, "Delete run").await.click().await.unwrap();
     wait_for(&c, "[data-testid=no-runs]").await;
@@ -414,6 +425,27 @@ async fn deleting_a_run_asks_first_and_removes_it_from_every_view() {
     wait_for_exact(&c, "[data-testid=search-total]", "0 matching spans").await;
     c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NOT NULL"), 1, "a tombstone, for sync");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_before_a_date_are_deleted_from_settings_and_undo_brings_them_back() {
+    let Some((_dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
+    let c = open_app(&driver, &db).await;
+    button(&c, "Settings").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=database-stats]", "1 runs · 24 results").await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    wait_for(&c, "input[name=delete_before]").await.send_keys(&tomorrow).await.unwrap();
+    button(&c, "Review").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=confirm-delete-before]", "This deletes 1 runs with 24 results and 0 ratings").await;
+    c.find(Locator::Css("[data-testid=confirm-delete-before] button.danger")).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Deleted 1 runs, 24 results, 0 ratings Undo").await;
+    wait_for_text(&c, "[data-testid=database-stats]", "0 runs · 0 results").await;
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NOT NULL"), 1);
+    button(&c, "Undo").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "1 runs are back").await;
+    wait_for_text(&c, "[data-testid=database-stats]", "1 runs · 24 results").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL"), 1, "restored, for sync to carry");
 }
 
 /// Types `text` into the traces search box and submits it.

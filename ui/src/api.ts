@@ -65,6 +65,7 @@ export const api = {
   databaseStats: () => unwrap(commands.databaseStats()),
   deletionPlan: (selection: RunSelection) => unwrap(commands.deletionPlan(selection)),
   deleteRuns: (selection: RunSelection) => unwrap(commands.deleteRuns(selection)),
+  restoreRuns: (runIds: string[]) => unwrap(commands.restoreRuns(runIds)),
   syncState: () => unwrap(commands.syncState()),
   syncNow: () => unwrap(commands.syncNow()),
   setTursoToken: (token: string | null) => unwrap(commands.setTursoToken(token)),

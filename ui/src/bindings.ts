@@ -61,7 +61,9 @@ export const commands = {
 	databaseStats: () => typedError<DatabaseStats, CommandError>(__TAURI_INVOKE("database_stats")),
 	/**  What deleting the selection would take, for the confirmation. */
 	deletionPlan: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("deletion_plan", { selection })),
-	deleteRuns: (selection: RunSelection) => typedError<DeletionPlan, CommandError>(__TAURI_INVOKE("delete_runs", { selection })),
+	deleteRuns: (selection: RunSelection) => typedError<Deleted, CommandError>(__TAURI_INVOKE("delete_runs", { selection })),
+	/**  Undoes a deletion: the runs come back with everything under them; returns how many. */
+	restoreRuns: (runIds: string[]) => typedError<number, CommandError>(__TAURI_INVOKE("restore_runs", { runIds })),
 	/**  The newest traces first. */
 	traces: (filter: TraceFilter) => typedError<TraceSummary[], CommandError>(__TAURI_INVOKE("traces", { filter })),
 	/**  One trace: its spans, their replays, and the current rater's ratings. */
@@ -339,6 +341,11 @@ export type DatasetSummary = {
 	row_count: number,
 	created_at: string,
 };
+
+/**  What a deletion took, and the runs, for an undo ([`Store::restore_runs`]). */
+export type Deleted = {
+	run_ids: string[],
+} & DeletionPlan;
 
 /**  What a deletion takes (or took): live runs, their results, and the live ratings of those. */
 export type DeletionPlan = {

@@ -204,10 +204,19 @@ const RESULTS_AND_RATINGS: &str = "
 
 /// Takes out what runs that were just deleted brought: their calls, results and ratings.
 pub(crate) fn remove_runs(tx: &Connection, run_ids: &[String]) -> rusqlite::Result<()> {
+    move_runs(tx, run_ids, DailyShares::removing())
+}
+
+/// Adds back what runs that were just restored bring (the undo of [`remove_runs`]).
+pub(crate) fn restore_runs(tx: &Connection, run_ids: &[String]) -> rusqlite::Result<()> {
+    move_runs(tx, run_ids, DailyShares::adding())
+}
+
+/// Moves runs' calls by `shares` (removing or adding), then recounts results and ratings.
+fn move_runs(tx: &Connection, run_ids: &[String], mut shares: DailyShares) -> rusqlite::Result<()> {
     if run_ids.is_empty() {
         return Ok(());
     }
-    let mut shares = DailyShares::removing();
     for id in run_ids {
         shares.add_stored(tx, "run_id = ?1", id.clone().into())?;
     }
@@ -471,7 +480,7 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_runs_calls_leave_the_aggregates() {
+    fn a_deleted_runs_calls_leave_the_aggregates_and_an_undo_brings_them_back() {
         let (_d, store) = temp_store();
         let run = crate::store::runs::tests::new_run(&store, false).summary.id;
         store.finish_run(&run, crate::store::RunStatus::Completed, None).unwrap();
@@ -481,12 +490,15 @@ mod tests {
         }
         store.insert_spans(&spans).unwrap();
         let all = DayRange::all();
-        assert_eq!(store.analytics(all, None).unwrap().total.calls, 200);
-        store.delete_runs(&crate::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
+        let before = store.analytics(all, None).unwrap();
+        assert_eq!(before.total.calls, 200);
+        let deleted = store.delete_runs(&crate::store::RunSelection { run_id: Some(run), ..Default::default() }).unwrap();
         let after = store.analytics(all, None).unwrap();
         assert_eq!(after.total.calls, 150);
         store.rebuild_analytics().unwrap();
         assert!(figures(&store.analytics(all, None).unwrap()) == figures(&after), "a rebuild leaves the deleted run out too");
+        store.restore_runs(&deleted.run_ids).unwrap();
+        assert!(figures(&store.analytics(all, None).unwrap()) == figures(&before), "the undo adds its calls back");
     }
 
     #[test]

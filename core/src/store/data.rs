@@ -2,7 +2,7 @@
 //! deleted run is a tombstone (`deleted_at`), which sync carries to every installation; its results
 //! and ratings are hidden by the live-run join every read uses.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store, StoreError};
@@ -39,6 +39,15 @@ pub struct DeletionPlan {
     pub runs: u64,
     pub results: u64,
     pub ratings: u64,
+}
+
+/// What a deletion took, and the runs, for an undo ([`Store::restore_runs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Deleted {
+    #[serde(flatten)]
+    pub taken: DeletionPlan,
+    pub run_ids: Vec<String>,
 }
 
 impl RunSelection {
@@ -106,7 +115,7 @@ impl Store {
 
     /// Deletes the selected runs (tombstones that sync carries) and returns what went. A run
     /// still being executed (running, with a fresh heartbeat) is refused: stop it first.
-    pub fn delete_runs(&self, sel: &RunSelection) -> Result<DeletionPlan> {
+    pub fn delete_runs(&self, sel: &RunSelection) -> Result<Deleted> {
         let fresh = super::runs::stale_before();
         self.write(|tx| {
             let taken = plan(tx, sel)?;
@@ -132,7 +141,26 @@ impl Store {
             )?;
             // The runs' calls leave the analytics view with them.
             super::analytics::remove_runs(tx, &ids)?;
-            Ok(taken)
+            Ok(Deleted { taken, run_ids: ids })
+        })
+    }
+
+    /// Undoes a deletion: the runs (deleted ones among `ids`) and everything under them are shown
+    /// again. Their rows become newer than the tombstones, so the restoration syncs as well.
+    /// Returns how many runs came back.
+    pub fn restore_runs(&self, ids: &[String]) -> Result<u64> {
+        self.write(|tx| {
+            let mut restored = Vec::new();
+            for id in ids {
+                let tombstone: Option<String> =
+                    tx.query_row("SELECT updated_at FROM runs WHERE id = ?1 AND deleted_at IS NOT NULL", [id], |r| r.get(0)).optional()?;
+                if let Some(updated_at) = tombstone {
+                    tx.execute("UPDATE runs SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1", params![id, clock::after(Some(&updated_at))])?;
+                    restored.push(id.clone());
+                }
+            }
+            super::analytics::restore_runs(tx, &restored)?;
+            Ok(restored.len() as u64)
         })
     }
 }
@@ -160,7 +188,8 @@ mod tests {
         let err = store.delete_runs(&sel).unwrap_err();
         assert!(err.to_string().contains("still running"), "{err}");
         store.finish_run(&gone, crate::store::RunStatus::Completed, None).unwrap();
-        assert_eq!(store.delete_runs(&sel).unwrap().results, 2);
+        let deleted = store.delete_runs(&sel).unwrap();
+        assert_eq!((deleted.taken.results, deleted.run_ids.clone()), (2, vec![gone.clone()]));
 
         assert_eq!(store.runs().unwrap().iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [keep.as_str()]);
         assert_eq!(store.results(&ResultFilter::default()).unwrap().total, 2, "its results are gone from pages");
@@ -170,6 +199,18 @@ mod tests {
         let stats = store.database_stats().unwrap();
         assert_eq!((stats.runs, stats.results), (1, 2));
         assert_eq!(store.deletion_plan(&sel).unwrap(), DeletionPlan::default(), "nothing left to delete");
+
+        // Undo: everything comes back, rating included; a second undo has nothing to do.
+        assert_eq!(store.restore_runs(&deleted.run_ids).unwrap(), 1);
+        assert_eq!(store.runs().unwrap().len(), 2);
+        assert_eq!(store.results(&ResultFilter::default()).unwrap().total, 4);
+        assert_eq!(store.result(&victim, Some("ana")).unwrap().summary.my_rating, Some(4));
+        let board = store.stats(&StatsQuery::by(GroupBy::Model)).unwrap();
+        assert_eq!((board.stats[0].result_count, board.stats[0].rated_count), (4, 1), "the leaderboard counts it again");
+        assert_eq!(store.restore_runs(&deleted.run_ids).unwrap(), 0);
+        let updated: (Option<String>, String) =
+            store.read(|c| Ok(c.query_row("SELECT deleted_at, updated_at FROM runs WHERE id = ?1", [&gone], |r| Ok((r.get(0)?, r.get(1)?)))?)).unwrap();
+        assert!(updated.0.is_none());
     }
 
     #[test]

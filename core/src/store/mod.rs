@@ -28,7 +28,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use analytics::{Analytics, CallStats, GroupStats};
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::{Model, PromptVersion};
-pub use data::{DatabaseStats, DeletionPlan, RunSelection};
+pub use data::{DatabaseStats, Deleted, DeletionPlan, RunSelection};
 pub use datasets::DatasetSummary;
 pub use langfuse::{AgentStats, AgentTrace, LangfuseImport, Turn};
 pub use grids::{CellEvent, CellUpdate, GraderAgreement, GridCell, ModelSummary, PassCount};

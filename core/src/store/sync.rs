@@ -87,19 +87,18 @@ fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Re
     rows.collect()
 }
 
-/// The live local runs that pulled rows of `runs` mark deleted.
-fn deleted_by(tx: &Connection, t: &SyncTable, rows: &[Option<Vec<Sql>>]) -> rusqlite::Result<Vec<String>> {
-    let at = t.columns.iter().position(|c| *c == "deleted_at").expect("runs have deleted_at");
-    let mut live = tx.prepare_cached("SELECT count(*) FROM runs WHERE id = ?1 AND deleted_at IS NULL")?;
-    let mut ids = Vec::new();
+/// Whether each run of pulled `runs` rows is live here (runs not here yet are left out).
+fn liveness(tx: &Connection, rows: &[Option<Vec<Sql>>]) -> rusqlite::Result<std::collections::HashMap<String, bool>> {
+    let mut live = tx.prepare_cached("SELECT deleted_at IS NULL FROM runs WHERE id = ?1")?;
+    let mut runs = std::collections::HashMap::new();
     for row in rows.iter().flatten() {
-        if let (Sql::Text(id), false) = (&row[0], matches!(row[at], Sql::Null)) {
-            if live.query_row([id], |r| r.get::<_, bool>(0))? {
-                ids.push(id.clone());
+        if let Sql::Text(id) = &row[0] {
+            if let Some(is_live) = live.query_row([id], |r| r.get::<_, bool>(0)).optional()? {
+                runs.insert(id.clone(), is_live);
             }
         }
     }
-    Ok(ids)
+    Ok(runs)
 }
 
 impl Store {
@@ -266,8 +265,10 @@ impl Store {
             let outbox_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0))?;
             let max_seq = |tx: &Connection| tx.query_row(&format!("SELECT coalesce(max(seq), 0) FROM {}", t.name), [], |r| r.get::<_, i64>(0));
             let seq_before = if t.by_seq { max_seq(tx)? } else { 0 };
-            // Runs a pulled tombstone deletes here: their calls leave the daily aggregates.
-            let newly_deleted = if t.name == "runs" { deleted_by(tx, t, rows)? } else { Vec::new() };
+            // Runs a pulled tombstone deletes here, or a pulled undo restores, move their calls
+            // out of or back into the daily aggregates: compared before and after, since an older
+            // row loses to the local one.
+            let live_before = if t.name == "runs" { liveness(tx, rows)? } else { Default::default() };
             let mut stmt = tx.prepare_cached(&t.upsert_sql(Side::Local))?;
             let mut changed = 0;
             for values in rows.iter().flatten() {
@@ -290,7 +291,12 @@ impl Store {
                 super::analytics::fold_new_results(tx, seq_before)?;
             }
             if t.name == "runs" {
-                super::analytics::remove_runs(tx, &newly_deleted)?;
+                let live_after = liveness(tx, rows)?;
+                let changed_to = |live: bool| -> Vec<String> {
+                    live_before.iter().filter(|&(id, &was)| was != live && live_after.get(id) == Some(&live)).map(|(id, _)| id.clone()).collect()
+                };
+                super::analytics::remove_runs(tx, &changed_to(false))?;
+                super::analytics::restore_runs(tx, &changed_to(true))?;
             }
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)
