@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{FailureKind, LlmError, Price, Provider, ProviderKind, ProviderSettings};
+use super::{openai::OpenAiClient, FailureKind, LlmError, Price, Provider, ProviderKind, ProviderSettings};
 
 /// Long enough for OpenRouter's list of several hundred models on a slow line.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -53,43 +53,49 @@ pub async fn served_models(settings: &ProviderSettings) -> Result<ServedModels, 
             "the mock provider is offline and answers any model of the price table: there is no endpoint to check",
         ));
     };
-    let get = |path: &'static str| {
-        let url = format!("{}/{path}", client.base_url());
-        let refused = move |e: LlmError| match e.kind {
-            FailureKind::Auth => LlmError { message: format!("{url} refused the credentials ({}): check the {} API key", e.message, settings.kind.as_str()), ..e },
-            _ => e,
-        };
-        let answer = client.get(path, TIMEOUT);
-        async move { answer.await.map_err(refused) }
-    };
-    let url = format!("{}/models", client.base_url());
     let started = Instant::now();
-    let models = parse_model_list(&url, &get("models").await?)?;
+    let (url, body) = fetch(&client, settings.kind, "models").await?;
+    let models = parse_model_list(&url, &body)?;
     let latency_ms = started.elapsed().as_millis() as u64;
     let credit = match settings.kind {
-        ProviderKind::Openrouter => Some(parse_credit(&format!("{}/key", client.base_url()), &get("key").await?)?),
+        ProviderKind::Openrouter => {
+            let (key_url, body) = fetch(&client, settings.kind, "key").await?;
+            Some(parse_credit(&key_url, &body)?)
+        }
         _ => None,
     };
     Ok(ServedModels { url, latency_ms, models, credit })
 }
 
+/// `GET {base}/{path}`: its URL and body; refused credentials say which key to check.
+async fn fetch(client: &OpenAiClient, kind: ProviderKind, path: &str) -> Result<(String, String), LlmError> {
+    let url = format!("{}/{path}", client.base_url());
+    match client.get(path, TIMEOUT).await {
+        Ok(body) => Ok((url, body)),
+        Err(e) if e.kind == FailureKind::Auth => {
+            Err(LlmError { message: format!("{url} refused the credentials ({}): check the {} API key", e.message, kind.as_str()), ..e })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A 2xx answer that is not what `url` should say (`expected`), with how it starts.
+fn not_understood(url: &str, expected: &str, body: &str) -> LlmError {
+    let start: String = body.chars().take(200).collect();
+    LlmError::new(FailureKind::Rejected, format!("{url} did not {expected}: {start}"))
+}
+
 /// Reads OpenRouter's `{"data": {"usage": 0.1, "limit": 5 | null, …}}`.
 pub fn parse_credit(url: &str, body: &str) -> Result<KeyCredit, LlmError> {
     let v: Value = serde_json::from_str(body).unwrap_or_default();
-    let usage_usd = v.pointer("/data/usage").and_then(Value::as_f64).ok_or_else(|| {
-        let start: String = body.chars().take(200).collect();
-        LlmError::new(FailureKind::Rejected, format!("{url} did not say what the key has spent (`data.usage`): {start}"))
-    })?;
+    let usage_usd = v.pointer("/data/usage").and_then(Value::as_f64).ok_or_else(|| not_understood(url, "say what the key has spent (`data.usage`)", body))?;
     Ok(KeyCredit { usage_usd, limit_usd: v.pointer("/data/limit").and_then(Value::as_f64) })
 }
 
 /// Reads `{"data": [{"id", "name"?, "pricing"?: {"prompt", "completion"}}]}`; OpenRouter's
 /// prices are dollars per token as decimal strings, and negative for models routed at call time.
 pub fn parse_model_list(url: &str, body: &str) -> Result<Vec<ServedModel>, LlmError> {
-    let not_a_list = || {
-        let start: String = body.chars().take(200).collect();
-        LlmError::new(FailureKind::Rejected, format!("{url} did not answer with a model list (`data`: [{{\"id\": …}}]): {start}"))
-    };
+    let not_a_list = || not_understood(url, "answer with a model list (`data`: [{\"id\": …}])", body);
     let v: Value = serde_json::from_str(body).map_err(|_| not_a_list())?;
     let data = v.get("data").and_then(Value::as_array).ok_or_else(not_a_list)?;
     let mut models: Vec<ServedModel> = data
