@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::{
     support::{mock_batch, query_i64, query_one},
-    webdriver::{button, driver, Driver, driver_with_latency, open_app, screenshot, sideways, wait_for, wait_for_exact, wait_for_text, wait_until_text},
+    webdriver::{assert_fits_width, button, driver, Driver, driver_with_latency, open_app, screenshot, sideways, wait_for, wait_for_exact, wait_for_text, wait_until_text},
 };
 
 /// A temporary directory, a WebDriver for the app, and a database there holding one 24-test mock
@@ -549,8 +549,9 @@ async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
     let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
     assert!(estimate.ends_with(", ~4 s"), "576 calls of 120 ms (the mock's mean), 16 at a time: {estimate}");
     button(&c, "Start batch").await.click().await.unwrap();
-    // The run's row says how long is left at the pace so far.
-    wait_until_text(&c, "[data-testid=time-left]", "time left", |t| t.trim_start().starts_with("· ~") && t.ends_with(" left")).await;
+    // The run's row says how long is left at the pace so far, and fits the window while it does.
+    wait_until_text(&c, "[data-testid=time-left]", "time left", |t| t.starts_with('~') && t.ends_with(" left")).await;
+    assert_fits_width(&c, "Runs, a batch running").await;
     button(&c, "Traces").await.click().await.unwrap();
     wait_for(&c, "[data-testid=in-flight]").await;
     let count = "return document.querySelectorAll('[data-testid=trace-item]').length";
