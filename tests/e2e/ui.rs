@@ -229,8 +229,9 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     screenshot(&c, "settings-check-openrouter").await;
 
     // The OpenAI-compatible URL typed before the key was saved is still there (saving a key once
-    // wiped it); saved, it is what a new batch uses when its own field is left blank.
-    button(&c, "Save").await.click().await.unwrap();
+    // wiped it); saved (Enter in a field saves its section), it is what a new batch uses when
+    // its own field is left blank.
+    wait_for(&c, "input[name=openai_base_url]").await.send_keys(&Key::Enter.to_string()).await.unwrap();
     wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
     button(&c, "Runs").await.click().await.unwrap();
     button(&c, "New batch").await.click().await.unwrap();
@@ -355,6 +356,20 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
+
+    // The auth token sits in the Sync section; Enter in its field saves the token (masked from
+    // then on), not the section's other fields, and Remove takes it away.
+    const TOKEN: &str = "eyJhbGciOiJFZERTQSJ9.ui-secret-part";
+    let token = wait_for(&c, "input[aria-label='Turso auth token']").await;
+    token.send_keys(TOKEN).await.unwrap();
+    token.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_for_exact(&c, "[data-testid=settings-message]", "Token saved").await;
+    let status = wait_for_text(&c, "[data-testid=token-status]", "(from settings)").await;
+    assert!(!status.contains("ui-secret-part"), "masked: {status}");
+    assert!(!c.source().await.unwrap().contains(TOKEN), "the token never reaches the page");
+    assert!(!std::fs::read_to_string(dir.path().join("config/settings.json")).unwrap().contains(TOKEN), "nor settings.json");
+    c.find(Locator::XPath("//div[@data-testid='turso-token']/button[normalize-space()='Remove']")).await.unwrap().click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=token-status]", "not set").await;
     c.close().await.unwrap();
 }
 
@@ -706,6 +721,7 @@ async fn a_langfuse_import_from_settings_brings_traces_into_every_view() {
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css("[data-testid=langfuse-import]:enabled")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "[data-testid=langfuse-status]", "12 traces, 24 observations").await;
     wait_for_text(&c, "[data-testid=langfuse-verification]", "verified: 12 traces and 24 observations").await;
+    c.execute("document.querySelector('[data-testid=langfuse-status]').scrollIntoView({block: 'center'})", vec![]).await.unwrap();
     screenshot(&c, "langfuse").await;
     assert!(!std::fs::read_to_string(dir.path().join("config/settings.json")).unwrap_or_default().contains(SECRET_KEY), "the secret key is not in settings.json");
 
