@@ -148,6 +148,9 @@ async fn list_models_asks_an_endpoint_what_it_serves_and_remove_model_takes_one_
     let unreachable = chipbench(&db, &["--list-models", "--base-url", "http://127.0.0.1:9/v1"]).await;
     assert_eq!(unreachable.code, 1);
     assert!(unreachable.stderr.contains("http://127.0.0.1:9/v1/models") && unreachable.stderr.contains("Connection refused"), "{}", unreachable.stderr);
+    let mock = chipbench(&db, &["--list-models", "--provider", "mock"]).await;
+    assert_eq!(mock.code, 2, "asking the offline mock for its endpoint is a usage error");
+    assert!(mock.stderr.contains("the mock provider is offline"), "{}", mock.stderr);
     // OpenRouter lists models to anyone: its key is checked apart, and says what it has spent.
     let openrouter = |script: Vec<Reply>| {
         fake.script(script);

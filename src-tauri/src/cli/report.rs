@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chipbench_core::{
     analytics::DayRange,
     export,
-    llm::{served, FailureKind, ProviderSettings},
+    llm::{served, FailureKind, ProviderKind, ProviderSettings},
     store::{Analytics, CallStats, GroupBy, Leaderboard, RunSummary, SearchPage, SearchQuery, StatsQuery, Store, TraceDetail, COUNT_CAP},
     trace::Span,
 };
@@ -309,8 +309,12 @@ pub fn price_table(store: &Store) -> Result<u8, Failure> {
 /// What the provider's endpoint serves, each model marked when it is in the price table, and how
 /// to add one that is not.
 pub async fn served_models(store: &Store, settings: &ProviderSettings, json: bool) -> Result<u8, Failure> {
-    // Refused credentials are a configuration error, as for a batch (exit code 2).
-    let served = served::served_models(settings).await.map_err(|e| Failure { exit: if e.kind == FailureKind::Auth { 2 } else { 1 }, message: e.message })?;
+    // Refused credentials are a configuration error, as for a batch, and the mock, which has no
+    // endpoint, a usage error (exit code 2).
+    let served = served::served_models(settings).await.map_err(|e| Failure {
+        exit: if e.kind == FailureKind::Auth || settings.kind == ProviderKind::Mock { 2 } else { 1 },
+        message: e.message,
+    })?;
     let known: std::collections::HashSet<String> = store.models()?.into_iter().map(|m| m.id).collect();
     if json {
         let models: Vec<_> = served.models.iter().map(|m| serde_json::json!({"id": m.id, "name": m.name, "price": m.price, "in_price_table": known.contains(&m.id)})).collect();
