@@ -219,8 +219,10 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     assert_eq!(haiku.prop("value").await.unwrap().as_deref(), Some("0.9"), "still as typed");
 
     // OpenRouter (here the fake at its URL) lists models to anyone: Check also asks what the key has spent.
-    wait_for(&c, "input[aria-label='openrouter API key']").await.send_keys("sk-or-v1-test").await.unwrap();
-    c.find(Locator::XPath("//div[@data-provider='openrouter']//button[normalize-space()='Save key']")).await.unwrap().click().await.unwrap();
+    // (Enter in a key's field saves it, as its Save key button does.)
+    let key = wait_for(&c, "input[aria-label='openrouter API key']").await;
+    key.send_keys("sk-or-v1-test").await.unwrap();
+    key.send_keys(&Key::Enter.to_string()).await.unwrap();
     wait_for_text(&c, "[data-provider=openrouter] [data-testid=key-status]", "(from settings)").await;
     wait_for(&c, "input[name=openrouter_base_url]").await.send_keys(&fake.base_url()).await.unwrap();
     wait_for(&c, "[data-provider=openrouter] [data-testid=check-provider]").await.click().await.unwrap();

@@ -14,3 +14,14 @@ export function onCtrlEnter(send: () => void): (e: KeyboardEvent) => void {
     }
   };
 }
+
+/** A keydown handler for a field saved on its own (a secret beside its Save button): Enter saves
+ * what is typed, and does nothing in an empty field, whose Save is disabled. The Enter never
+ * submits a form around the field. */
+export function onEnterSave(save: () => void): (e: KeyboardEvent) => void {
+  return (e) => {
+    if (e.key !== "Enter" || e.ctrlKey || e.metaKey || e.altKey) return;
+    e.preventDefault();
+    if ((e.currentTarget as HTMLInputElement | null)?.value.trim()) save();
+  };
+}
