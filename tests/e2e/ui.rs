@@ -32,7 +32,7 @@ async fn a_mock_batch_started_from_the_window_runs_to_completion() {
     button(&c, "New batch").await.click().await.unwrap();
     // Defaults: the first model, every persona, every variant.
     let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
-    assert!(estimate.ends_with(", instant"), "the mock without latency takes no time: {estimate}");
+    assert!(estimate.contains(", instant, on mock (offline demo: nothing is charged"), "the mock (no key: automatic picks it) without latency takes no time: {estimate}");
     let selector = c.execute("return document.querySelector('select[name=selector]').value", vec![]).await.unwrap();
     assert_eq!(selector, json!(chipbench_core::bench::DEFAULT_SELECTOR), "core's default selector, preselected");
     choose(&c, "selector", "openai/gpt-5-mini").await;
@@ -240,7 +240,7 @@ async fn settings_check_an_endpoint_and_add_a_model_it_serves_to_the_price_table
     choose(&c, "provider", "OpenAI-compatible").await;
     // The field shows the saved URL once the settings are read.
     wait_for(&c, &format!("input[name=base_url][placeholder='{}']", fake.base_url())).await;
-    wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
+    wait_for_exact(&c, "[data-testid=estimate-provider]", "on openai").await;
     let before = fake.requests();
     button(&c, "Start batch").await.click().await.unwrap();
     wait_for(&c, "tr[data-status=completed]").await;
@@ -564,7 +564,7 @@ async fn a_running_batch_shows_its_calls_and_traces_without_a_reload() {
     let c = open_app(&driver, &db).await;
     button(&c, "New batch").await.click().await.unwrap();
     let estimate = wait_for_text(&c, "[data-testid=estimate]", "288 tests").await;
-    assert!(estimate.ends_with(", ~4 s"), "576 calls of 120 ms (the mock's mean), 16 at a time: {estimate}");
+    assert!(estimate.contains(", ~4 s, on mock"), "576 calls of 120 ms (the mock's mean), 16 at a time: {estimate}");
     button(&c, "Start batch").await.click().await.unwrap();
     // The run's row says how long is left at the pace so far, and fits the window while it does.
     wait_until_text(&c, "[data-testid=time-left]", "time left", |t| t.starts_with('~') && t.ends_with(" left")).await;

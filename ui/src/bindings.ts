@@ -377,6 +377,11 @@ export type Estimate = {
 	minutes: number | null,
 	/**  `minutes` as people read it: "~40 s", "~12 min", "~2 h 05 min", or "instant". */
 	duration: string,
+	/**
+	 *  What the batch would run on, with "automatic" resolved: on the mock, nothing is charged
+	 *  and `cost_usd` is what the price table says the calls would cost.
+	 */
+	provider: ProviderKind,
 };
 
 /**  One value a dimension takes, with how many results have it. */

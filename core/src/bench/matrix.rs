@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{PriceTable, ProviderKind};
+use crate::llm::{PriceTable, ProviderKind, ProviderSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -179,6 +179,9 @@ pub struct Estimate {
     pub minutes: f64,
     /// `minutes` as people read it: "~40 s", "~12 min", "~2 h 05 min", or "instant".
     pub duration: String,
+    /// What the batch would run on, with "automatic" resolved: on the mock, nothing is charged
+    /// and `cost_usd` is what the price table says the calls would cost.
+    pub provider: ProviderKind,
 }
 
 /// Rounds to the unit that matters at that length; under a second reads "instant" (the mock
@@ -196,8 +199,8 @@ fn duration_text(minutes: f64) -> String {
     }
 }
 
-/// A pre-flight estimate; `call_secs` is the expected latency of one call.
-pub fn estimate(matrix: &Matrix, prices: &PriceTable, selector: &str, concurrency: usize, call_secs: f64) -> Estimate {
+/// A pre-flight estimate of a batch on `provider` (whose typical latency sets the duration).
+pub fn estimate(matrix: &Matrix, prices: &PriceTable, selector: &str, concurrency: usize, provider: &ProviderSettings) -> Estimate {
     let (mut calls, mut cost) = (0u64, 0.0);
     for key in matrix.keys() {
         let gen_out = OUTPUT_TOKENS_PER_CHIP * u64::from(key.chip_count);
@@ -214,8 +217,8 @@ pub fn estimate(matrix: &Matrix, prices: &PriceTable, selector: &str, concurrenc
         }
     }
     let tests = matrix.len() as u64;
-    let minutes = calls as f64 * call_secs / concurrency.max(1) as f64 / 60.0;
-    Estimate { tests, calls, max_calls: calls + tests, cost_usd: cost, minutes, duration: duration_text(minutes) }
+    let minutes = calls as f64 * provider.typical_call_secs() / concurrency.max(1) as f64 / 60.0;
+    Estimate { tests, calls, max_calls: calls + tests, cost_usd: cost, minutes, duration: duration_text(minutes), provider: provider.kind }
 }
 
 #[cfg(test)]
@@ -245,11 +248,12 @@ mod tests {
     fn estimate_counts_three_calls_for_enriched_tests() {
         let m = matrix(1, 1);
         let prices = PriceTable([("m0".to_string(), Price { input: 1.0, output: 1.0 })].into());
-        let e = estimate(&m, &prices, "unpriced-selector", 4, 2.0);
+        let openrouter = ProviderSettings { kind: ProviderKind::Openrouter, base_url: None, api_key: None, mock: Default::default() };
+        let e = estimate(&m, &prices, "unpriced-selector", 4, &openrouter);
         assert_eq!((e.tests, e.calls, e.max_calls), (24, 12 + 36, 48 + 24));
-        assert!((e.minutes - 48.0 * 2.0 / 4.0 / 60.0).abs() < 1e-9);
+        assert!((e.minutes - 48.0 * 4.0 / 4.0 / 60.0).abs() < 1e-9, "4 s a call");
         assert!(e.cost_usd > 0.0);
-        assert_eq!(e.duration, "~24 s");
+        assert_eq!((e.duration.as_str(), e.provider), ("~48 s", ProviderKind::Openrouter));
     }
 
     #[test]

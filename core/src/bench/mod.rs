@@ -100,7 +100,7 @@ pub fn plan_run(store: &Store, req: &BatchRequest, settings: &ProviderSettings, 
 pub fn estimate_request(store: &Store, req: &BatchRequest, env: &dyn Env, all_personas: &[Persona]) -> Result<(Estimate, RunConfig), BenchError> {
     let settings = ProviderSettings::resolve(req.provider, req.base_url.clone(), env)?;
     let config = plan_run(store, req, &settings, all_personas)?;
-    let e = estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, settings.typical_call_secs());
+    let e = estimate(&config.matrix, &store.price_table()?, &config.selector_model, config.concurrency, &settings);
     Ok((e, config))
 }
 
