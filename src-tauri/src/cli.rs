@@ -29,6 +29,7 @@ use chipbench_core::{
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+mod data;
 mod grid;
 mod report;
 
@@ -133,6 +134,21 @@ enum Command {
     /// content errors, cost, provider and what it tests.
     Runs {
         /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a run, or every run started before a date, with its results and their ratings
+    /// (tombstones that sync); prints what would go unless --yes.
+    DeleteRuns(data::DeleteRunsArgs),
+    /// Undo a deletion: the runs and everything under them come back, here and after a sync everywhere.
+    RestoreRuns {
+        #[arg(required = true)]
+        run_ids: Vec<String>,
+    },
+    /// What the database holds: its size, live runs, results, ratings, models and prompts, and the
+    /// oldest and newest run.
+    Database {
+        /// Print it as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -384,6 +400,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
     }
     match &cli.command {
         Some(Command::Runs { json }) => return report::runs(&store, *json),
+        Some(Command::DeleteRuns(args)) => return data::delete_runs(&store, args),
+        Some(Command::RestoreRuns { run_ids }) => return data::restore_runs(&store, run_ids),
+        Some(Command::Database { json }) => return data::database(&store, &db, *json),
         Some(Command::Leaderboard(args)) => return report::leaderboard(&store, args),
         Some(Command::Export { run_id, path }) => return report::export_run(&store, run_id, path),
         Some(Command::Search(args)) => return report::search(&store, args),

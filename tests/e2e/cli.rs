@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chipbench_e2e::{FakeProvider, Reply};
 
-use crate::support::{chipbench, command, mock_batch, query_i64, Run, Setup};
+use crate::support::{chipbench, command, mock_batch, query_i64, query_one, Run, Setup};
 
 const MODEL: &str = "openai/gpt-5-mini";
 
@@ -620,4 +620,56 @@ async fn analytics_show_a_batchs_calls_by_day_and_model_and_refuse_a_backward_ra
     assert!(none.stdout.lines().find(|l| l.starts_with("total")).unwrap().split_whitespace().nth(1) == Some("0"), "{}", none.stdout);
     let backward = chipbench(&db, &["analytics", "--range", "2026-11-20..2026-11-01"]).await;
     backward.refused("range: the end 2026-11-01 is before the start 2026-11-20");
+}
+
+/// Runs are deleted from a script as from Settings: first what would go, then with --yes, which
+/// prints the command that undoes it; an unknown run, a bad date and a run still executing are
+/// refused, and nothing changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_are_deleted_after_a_look_and_restored_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    mock_batch(&db).await;
+    mock_batch(&db).await;
+    let live = || query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL");
+    let stats = chipbench(&db, &["database", "--json"]).await.json();
+    assert_eq!((stats["runs"].as_u64(), stats["results"].as_u64()), (Some(2), Some(48)), "{stats}");
+    let first: String = query_one(&db, "SELECT id FROM runs ORDER BY started_at LIMIT 1");
+
+    let look = chipbench(&db, &["delete-runs", &first]).await;
+    assert_eq!(look.code, 0, "{}", look.stderr);
+    assert!(look.stdout.contains("would delete 1 run with 24 results and 0 ratings") && look.stdout.contains("--yes"), "{}", look.stdout);
+    assert_eq!(live(), 2, "nothing is deleted without --yes");
+
+    let deleted = chipbench(&db, &["delete-runs", &first, "--yes"]).await;
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(deleted.stdout.contains("deleted 1 run with 24 results"), "{}", deleted.stdout);
+    assert!(deleted.stderr.contains(&format!("undo: chipbench restore-runs {first}")), "{}", deleted.stderr);
+    assert_eq!((live(), chipbench(&db, &["runs", "--json"]).await.json().as_array().map(Vec::len)), (1, Some(1)));
+    let again = chipbench(&db, &["delete-runs", &first, "--yes"]).await;
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains(&format!("run_id: no run `{first}` here")), "{}", again.stderr);
+
+    let restored = chipbench(&db, &["restore-runs", &first]).await;
+    assert_eq!((restored.code, restored.stdout.trim()), (0, "restored 1 run with everything under it"), "{}", restored.stderr);
+    assert_eq!((live(), chipbench(&db, &["database", "--json"]).await.json()["results"].as_u64()), (2, Some(48)));
+    let twice = chipbench(&db, &["restore-runs", &first]).await;
+    assert_eq!(twice.code, 2);
+    assert!(twice.stderr.contains("nothing to restore"), "{}", twice.stderr);
+
+    let bad = chipbench(&db, &["delete-runs", "--started-before", "last tuesday", "--yes"]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("started_before: `last tuesday` is not a date"), "{}", bad.stderr);
+    let none = chipbench(&db, &["delete-runs", "--started-before", "2000-01-01", "--yes"]).await;
+    assert_eq!(none.code, 0);
+    assert!(none.stderr.contains("no runs started before 2000-01-01"), "{}", none.stderr);
+    // A run another process is executing (its heartbeat is fresh) stays.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("UPDATE runs SET status = 'running', heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", [&first])
+        .unwrap();
+    let busy = chipbench(&db, &["delete-runs", "--started-before", "2999-01-01", "--yes"]).await;
+    assert_eq!(busy.code, 2);
+    assert!(busy.stderr.contains(&format!("run {first} is still running")), "{}", busy.stderr);
+    assert_eq!(live(), 2, "neither run went");
 }
