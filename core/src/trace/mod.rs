@@ -205,7 +205,7 @@ impl Recorder {
             // Not format!: its machinery cost about 0.5 µs a span in a profile (issue 5's CPU budget).
             name: [req.kind.as_str(), " ", &req.model].concat(),
             provider: Some(ctx.provider.clone()),
-            model: Some(req.model.clone()),
+            model: Some(req.model),
             ok: outcome.is_ok(),
             error: None,
             messages: Some(req.messages),
