@@ -329,9 +329,9 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
     let Some((dir, driver, db)) = app_driver_and_a_mock_batch().await else { return };
     let Some(turso) = crate::sync::Turso::start(dir.path()).await else { return };
     let c = open_app(&driver, &db).await;
+    // While sync is off, the indicator opens Settings to set it up.
     wait_for_exact(&c, "[data-testid=sync-indicator]", "sync off").await;
-
-    button(&c, "Settings").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=sync-indicator]").await.click().await.unwrap();
     let url = wait_for(&c, "input[name=turso_database_url]").await;
     url.send_keys(&turso.url()).await.unwrap();
     let every = wait_for(&c, "input[name=sync_interval_secs]").await;
@@ -339,7 +339,8 @@ async fn sync_is_configured_in_settings_and_the_indicator_syncs_now() {
     wait_for(&c, "input[name=sync_demo_runs]").await.click().await.unwrap();
     button(&c, "Save").await.click().await.unwrap();
     wait_for_exact(&c, "[data-testid=settings-message]", "Settings saved").await;
-
+    // Saved, the header knows sync is set up (it read "sync off" until then); a click syncs now.
+    wait_until_text(&c, "[data-testid=sync-indicator]", "pending", |t| t.starts_with("pending")).await;
     wait_for(&c, "[data-testid=sync-indicator]").await.click().await.unwrap();
     wait_for_exact(&c, "[data-testid=sync-indicator]", "synced").await;
     screenshot(&c, "sync").await;

@@ -11,7 +11,7 @@ export function syncLabel(s: SyncState): SyncLabel {
 
 function base(s: SyncState): SyncLabel {
   const { status } = s;
-  if (!s.configured) return { kind: "off", text: "sync off", title: "Set a Turso database URL in Settings to share runs and ratings" };
+  if (!s.configured) return { kind: "off", text: "sync off", title: "Set a Turso database URL in Settings to share runs and ratings (click to open Settings)" };
   const last = status.last_success_at ? `last synced ${new Date(status.last_success_at).toLocaleString()}` : "never synced";
   if (status.last_error) {
     const offline = /unreachable/.test(status.last_error);
