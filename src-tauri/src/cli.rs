@@ -331,6 +331,11 @@ fn usage(message: impl Into<String>) -> Failure {
     Failure { exit: 2, message: message.into() }
 }
 
+/// "1 run", "3 runs".
+fn counted(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Output to a closed pipe (`chipbench runs | head -1`) ends the process quietly, as it does for
 /// other Unix tools, where println! would panic. Rust starts programs with SIGPIPE ignored; sockets
 /// are not affected either way (the standard library sends with MSG_NOSIGNAL).

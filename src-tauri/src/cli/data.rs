@@ -7,7 +7,7 @@ use std::path::Path;
 use chipbench_core::store::{DeletionPlan, RunSelection, Store};
 use clap::Args;
 
-use super::{usage, Failure};
+use super::{counted, usage, Failure};
 
 #[derive(Args, Debug)]
 #[group(skip)]
@@ -28,8 +28,7 @@ pub struct DeleteRunsArgs {
 
 /// "N runs with N results and N ratings".
 fn what(p: &DeletionPlan) -> String {
-    let n = |count: u64, noun: &str| format!("{count} {noun}{}", if count == 1 { "" } else { "s" });
-    format!("{} with {} and {}", n(p.runs, "run"), n(p.results, "result"), n(p.ratings, "rating"))
+    format!("{} with {} and {}", counted(p.runs, "run"), counted(p.results, "result"), counted(p.ratings, "rating"))
 }
 
 pub fn delete_runs(store: &Store, args: &DeleteRunsArgs) -> Result<u8, Failure> {
@@ -67,7 +66,7 @@ pub fn restore_runs(store: &Store, run_ids: &[String]) -> Result<u8, Failure> {
     match store.restore_runs(run_ids)? {
         0 => Err(usage(format!("run_ids: none of {} is a deleted run here: nothing to restore", run_ids.join(", ")))),
         n => {
-            println!("restored {n} run{} with everything under {}", if n == 1 { "" } else { "s" }, if n == 1 { "it" } else { "them" });
+            println!("restored {} with everything under {}", counted(n, "run"), if n == 1 { "it" } else { "them" });
             Ok(0)
         }
     }

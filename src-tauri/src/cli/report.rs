@@ -321,8 +321,7 @@ pub async fn served_models(store: &Store, settings: &ProviderSettings, json: boo
         println!("{}", serde_json::json!({"url": served.url, "latency_ms": served.latency_ms, "models": models, "credit": served.credit}));
         return Ok(0);
     }
-    let n = served.models.len();
-    println!("{} answered in {} ms: {n} model{}", served.url, served.latency_ms, if n == 1 { "" } else { "s" });
+    println!("{} answered in {} ms: {}", served.url, served.latency_ms, super::counted(served.models.len() as u64, "model"));
     if let Some(c) = served.credit {
         let limit = c.limit_usd.map_or_else(|| "no limit set".to_owned(), |l| format!("a ${l} limit"));
         println!("the key works: ${} spent, {limit}", c.usage_usd);
