@@ -155,34 +155,47 @@ pub(crate) fn add_results<'a>(tx: &Connection, results: impl Iterator<Item = (&'
     Ok(())
 }
 
-/// Adds results inserted after `after_seq` (a pull's), and ratings that arrived before them.
+/// Results that count: not under a deleted run.
+const LIVE_RESULTS: &str = "run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)";
+/// Spans that count: not under a deleted run, not in a deleted trace.
+const LIVE_SPANS: &str = concat!(
+    "(run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)) AND trace_id NOT IN (",
+    deleted_traces!(),
+    ")"
+);
+
+/// Adds results inserted after `after_seq` (a pull's; a deleted run's are left out), and ratings
+/// that arrived before them.
 pub(crate) fn fold_new_results(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
+    tx.prepare_cached(&format!(
         "INSERT INTO daily_results (day, model, results, with_errors)
-         SELECT substr(created_at, 1, 10), model, count(*), sum(error_count > 0) FROM results WHERE seq > ?1 GROUP BY 1, 2
-         ON CONFLICT DO UPDATE SET results = results + excluded.results, with_errors = with_errors + excluded.with_errors",
-    )?
+         SELECT substr(created_at, 1, 10), model, count(*), sum(error_count > 0) FROM results
+         WHERE seq > ?1 AND {LIVE_RESULTS} GROUP BY 1, 2
+         ON CONFLICT DO UPDATE SET results = results + excluded.results, with_errors = with_errors + excluded.with_errors"
+    ))?
     .execute([after_seq])?;
-    add_waiting_ratings(tx, "results", TARGET_RESULT, after_seq)
+    add_waiting_ratings(tx, "results", LIVE_RESULTS, TARGET_RESULT, after_seq)
 }
 
-/// Adds spans inserted after `after_seq` (a pull's), and ratings that arrived before them.
+/// Adds spans inserted after `after_seq` (a pull's; those of a deleted run or trace are left
+/// out), and ratings that arrived before them.
 pub(crate) fn fold_new_spans(tx: &Connection, after_seq: i64) -> rusqlite::Result<()> {
     let mut shares = DailyShares::adding();
-    shares.add_stored(tx, "seq > ?1", after_seq.into())?;
+    shares.add_stored(tx, &format!("seq > ?1 AND {LIVE_SPANS}"), after_seq.into())?;
     shares.store(tx)?;
-    add_waiting_ratings(tx, "spans", TARGET_SPAN, after_seq)
+    add_waiting_ratings(tx, "spans", LIVE_SPANS, TARGET_SPAN, after_seq)
 }
 
 /// Counts the live ratings of `table`'s rows inserted after `after_seq`: ratings a pull brought
 /// before what they rate (spans are pulled after ratings, and a sync may stop between tables),
 /// which the ratings trigger could not place then. A rating stored after its target is counted by
 /// the trigger alone, since its target was not new then.
-fn add_waiting_ratings(tx: &Connection, table: &str, kind: &str, after_seq: i64) -> rusqlite::Result<()> {
+/// `live` says which of those rows count (ratings has none of the columns it names).
+fn add_waiting_ratings(tx: &Connection, table: &str, live: &str, kind: &str, after_seq: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(&format!(
         "INSERT INTO daily_ratings (day, source, model, ratings, rating_sum)
          SELECT day, source, model, count(*), sum(rating) FROM rating_targets
-         WHERE live AND rating_id IN (SELECT x.id FROM {table} t JOIN ratings x ON x.target_kind = ?2 AND x.target_id = t.id WHERE t.seq > ?1)
+         WHERE live AND rating_id IN (SELECT x.id FROM {table} t JOIN ratings x ON x.target_kind = ?2 AND x.target_id = t.id WHERE t.seq > ?1 AND {live})
          GROUP BY 1, 2, 3
          ON CONFLICT DO UPDATE SET ratings = ratings + excluded.ratings, rating_sum = rating_sum + excluded.rating_sum"
     ))?
@@ -191,8 +204,9 @@ fn add_waiting_ratings(tx: &Connection, table: &str, kind: &str, after_seq: i64)
 }
 
 /// Results and ratings per day, recomputed (a deletion's rare repair; triggers keep them
-/// otherwise). Deleted runs' results, and ratings of what belongs to them, are left out.
-const RESULTS_AND_RATINGS: &str = "
+/// otherwise). Deleted runs' results, and ratings of what belongs to them or to a deleted trace,
+/// are left out.
+const RESULTS_AND_RATINGS: &str = concat!("
     DELETE FROM daily_results;
     INSERT INTO daily_results (day, model, results, with_errors)
         SELECT substr(created_at, 1, 10), model, count(*), sum(error_count > 0) FROM results
@@ -200,7 +214,10 @@ const RESULTS_AND_RATINGS: &str = "
     DELETE FROM daily_ratings;
     INSERT INTO daily_ratings (day, source, model, ratings, rating_sum)
         SELECT day, source, model, count(*), sum(rating) FROM rating_targets
-        WHERE live AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)) GROUP BY 1, 2, 3;";
+        WHERE live AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))
+          AND rating_id NOT IN (SELECT x.id FROM ratings x JOIN spans s ON x.target_kind = 'span' AND s.id = x.target_id
+                                WHERE s.trace_id IN (", deleted_traces!(), "))
+        GROUP BY 1, 2, 3;");
 
 /// Takes out what runs that were just deleted brought: their calls, results and ratings.
 pub(crate) fn remove_runs(tx: &Connection, run_ids: &[String]) -> rusqlite::Result<()> {
@@ -224,11 +241,48 @@ fn move_runs(tx: &Connection, run_ids: &[String], mut shares: DailyShares) -> ru
     tx.execute_batch(RESULTS_AND_RATINGS)
 }
 
-/// Recomputes the aggregates from the spans (those of deleted runs left out).
+/// Takes out what traces that were just deleted brought: their calls and the ratings of them.
+pub(crate) fn remove_traces(tx: &Connection, trace_ids: &[String]) -> rusqlite::Result<()> {
+    move_traces(tx, trace_ids, DailyShares::removing())
+}
+
+/// Adds back what traces that were just restored bring (the undo of [`remove_traces`]).
+pub(crate) fn restore_traces(tx: &Connection, trace_ids: &[String]) -> rusqlite::Result<()> {
+    move_traces(tx, trace_ids, DailyShares::adding())
+}
+
+/// Moves traces' calls, and their live ratings, by `shares` (a trace's spans are found through
+/// its span list: spans have no index on trace_id).
+fn move_traces(tx: &Connection, trace_ids: &[String], mut shares: DailyShares) -> rusqlite::Result<()> {
+    if trace_ids.is_empty() {
+        return Ok(());
+    }
+    let spans = format!("seq IN ({})", super::traces::TRACE_SEQS);
+    for id in trace_ids {
+        shares.add_stored(tx, &spans, id.clone().into())?;
+    }
+    shares.store(tx)?;
+    let mut ratings = tx.prepare_cached(&format!(
+        "INSERT INTO daily_ratings (day, source, model, ratings, rating_sum)
+         SELECT day, source, model, ?2 * count(*), ?2 * sum(rating) FROM rating_targets
+         WHERE live AND rating_id IN (SELECT x.id FROM spans s JOIN ratings x ON x.target_kind = ?3 AND x.target_id = s.id WHERE s.{spans})
+         GROUP BY 1, 2, 3
+         ON CONFLICT DO UPDATE SET ratings = ratings + excluded.ratings, rating_sum = rating_sum + excluded.rating_sum"
+    ))?;
+    for id in trace_ids {
+        ratings.execute(params![id, shares.sign, TARGET_SPAN])?;
+    }
+    if shares.sign < 0 {
+        tx.execute("DELETE FROM daily_ratings WHERE ratings <= 0", [])?;
+    }
+    Ok(())
+}
+
+/// Recomputes the aggregates from the spans (those of deleted runs and traces left out).
 pub(crate) fn rebuild(tx: &Connection) -> rusqlite::Result<()> {
     tx.execute_batch("DELETE FROM daily_calls; DELETE FROM daily_latency;")?;
     let mut shares = DailyShares::adding();
-    shares.add_stored(tx, "seq > ?1 AND (run_id IS NULL OR run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))", 0.into())?;
+    shares.add_stored(tx, &format!("seq > ?1 AND {LIVE_SPANS}"), 0.into())?;
     shares.store(tx)?;
     tx.execute_batch(RESULTS_AND_RATINGS)?;
     tx.execute("INSERT INTO meta (key, value) VALUES ('daily_calls', 'built') ON CONFLICT (key) DO NOTHING", [])?;
@@ -499,6 +553,33 @@ mod tests {
         assert!(figures(&store.analytics(all, None).unwrap()) == figures(&after), "a rebuild leaves the deleted run out too");
         store.restore_runs(&deleted.run_ids).unwrap();
         assert!(figures(&store.analytics(all, None).unwrap()) == figures(&before), "the undo adds its calls back");
+    }
+
+    /// A pull may bring a trace's tombstone before its spans (tables are paged separately): the
+    /// spans then stay out of the aggregates, and a pulled undo puts them in.
+    #[test]
+    fn pulled_trace_deletions_move_calls_in_either_order() {
+        use crate::{store::traces::tests::span, sync::tables::table};
+        let ((_d, here), (_e, there)) = (temp_store(), temp_store());
+        here.insert_spans(&[span("x", "x1", "p", "r"), span("x", "x2", "p", "r"), span("y", "y1", "p", "r")]).unwrap();
+        here.delete_traces(&["x".into()]).unwrap();
+        let scope = crate::sync::SyncOptions { include_demo: true, span_payloads: true };
+        let pull = |name: &str| {
+            let rows: Vec<_> = here.sync_pending(1000, scope).unwrap().rows.into_iter().filter(|(t, _)| t.name == name).map(|(_, r)| Some(r)).collect();
+            there.sync_apply(table(name).unwrap(), &rows, (1, "")).unwrap();
+        };
+        let calls = || there.analytics(DayRange::all(), None).unwrap().total.calls;
+        pull("trace_deletions");
+        pull("spans");
+        assert_eq!(calls(), 1, "the deleted trace's spans arrived after its tombstone");
+        there.rebuild_analytics().unwrap();
+        assert_eq!(calls(), 1, "a rebuild agrees");
+        here.restore_traces(&["x".into()]).unwrap();
+        pull("trace_deletions");
+        assert_eq!(calls(), 3, "the pulled undo adds them back");
+        here.delete_traces(&["x".into()]).unwrap();
+        pull("trace_deletions");
+        assert_eq!(calls(), 1, "and a pulled deletion takes them out");
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Data management: what the database holds, and deleting runs with everything under them. A
-//! deleted run is a tombstone (`deleted_at`), which sync carries to every installation; its results
-//! and ratings are hidden by the live-run join every read uses.
+//! Data management: what the database holds, deleting runs with everything under them, and
+//! deleting traces that belong to no run (playground sessions, replays, imports). A deletion is a
+//! tombstone (`runs.deleted_at`, `trace_deletions`), which sync carries to every installation;
+//! what it takes is hidden by the live filters every read uses.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,65 @@ pub struct Deleted {
     #[serde(flatten)]
     pub taken: DeletionPlan,
     pub run_ids: Vec<String>,
+}
+
+/// What deleting traces takes (or took): the traces, their calls, and the live ratings of those.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct TraceDeletion {
+    pub traces: u64,
+    pub calls: u64,
+    pub ratings: u64,
+}
+
+/// Each id once, in order.
+fn unique(ids: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
+}
+
+/// Checks that every trace in `ids` (each once) is shown and may be deleted alone (a benchmark test's trace
+/// goes with its run), and counts what deleting them takes.
+fn trace_plan(c: &Connection, ids: &[String]) -> Result<TraceDeletion> {
+    if ids.is_empty() {
+        return Err(StoreError::Invalid("trace_ids: choose at least one trace".into()));
+    }
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT t.kind, t.run_id, t.span_count,
+                (SELECT count(*) FROM spans s JOIN ratings x ON x.target_kind = ?2 AND x.target_id = s.id
+                 WHERE s.seq IN ({}) AND x.deleted_at IS NULL)
+         FROM traces t WHERE t.id = ?1 AND {}",
+        super::traces::TRACE_SEQS,
+        super::traces::LIVE_TRACE
+    ))?;
+    let mut plan = TraceDeletion::default();
+    for id in ids {
+        let (kind, run_id, calls, ratings): (String, Option<String>, u64, u64) = stmt
+            .query_row(params![id, super::TARGET_SPAN], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { what: "trace", id: id.clone() })?;
+        if kind == crate::trace::TraceKind::Test.as_str() {
+            let run = run_id.map_or_else(String::new, |r| format!(" {r}"));
+            return Err(StoreError::Invalid(format!("trace {id} is a benchmark test's: delete its run{run} instead")));
+        }
+        plan = TraceDeletion { traces: plan.traces + 1, calls: plan.calls + calls, ratings: plan.ratings + ratings };
+    }
+    Ok(plan)
+}
+
+/// Clears the tombstones among `ids` in `table` (runs, trace_deletions), each row newer than its
+/// tombstone so the undo syncs; returns the ids that had one.
+fn lift_tombstones(tx: &Connection, table: &str, ids: &[String]) -> rusqlite::Result<Vec<String>> {
+    let mut restored = Vec::new();
+    for id in ids {
+        let tombstone: Option<String> =
+            tx.query_row(&format!("SELECT updated_at FROM {table} WHERE id = ?1 AND deleted_at IS NOT NULL"), [id], |r| r.get(0)).optional()?;
+        if let Some(updated_at) = tombstone {
+            tx.execute(&format!("UPDATE {table} SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1"), params![id, clock::after(Some(&updated_at))])?;
+            restored.push(id.clone());
+        }
+    }
+    Ok(restored)
 }
 
 impl RunSelection {
@@ -150,16 +210,45 @@ impl Store {
     /// Returns how many runs came back.
     pub fn restore_runs(&self, ids: &[String]) -> Result<u64> {
         self.write(|tx| {
-            let mut restored = Vec::new();
-            for id in ids {
-                let tombstone: Option<String> =
-                    tx.query_row("SELECT updated_at FROM runs WHERE id = ?1 AND deleted_at IS NOT NULL", [id], |r| r.get(0)).optional()?;
-                if let Some(updated_at) = tombstone {
-                    tx.execute("UPDATE runs SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1", params![id, clock::after(Some(&updated_at))])?;
-                    restored.push(id.clone());
-                }
-            }
+            let restored = lift_tombstones(tx, "runs", ids)?;
             super::analytics::restore_runs(tx, &restored)?;
+            Ok(restored.len() as u64)
+        })
+    }
+}
+
+impl Store {
+    /// What [`Store::delete_traces`] would take, for the confirmation.
+    pub fn trace_deletion_plan(&self, ids: &[String]) -> Result<TraceDeletion> {
+        self.read(|c| trace_plan(c, &unique(ids)))
+    }
+
+    /// Deletes traces that belong to no run (tombstones that sync carry), all of them or, if one
+    /// is unknown, already deleted or a test's, none; returns what went.
+    pub fn delete_traces(&self, ids: &[String]) -> Result<TraceDeletion> {
+        let ids = unique(ids);
+        self.write(|tx| {
+            let taken = trace_plan(tx, &ids)?;
+            let now = clock::now();
+            let mut tombstone = tx.prepare_cached(
+                "INSERT INTO trace_deletions (id, deleted_at, updated_at) VALUES (?1, ?2, ?2)
+                 ON CONFLICT (id) DO UPDATE SET deleted_at = ?2, updated_at = max(?2, updated_at)",
+            )?;
+            for id in &ids {
+                tombstone.execute(params![id, now])?;
+            }
+            // Their calls and ratings leave the analytics view with them.
+            super::analytics::remove_traces(tx, &ids)?;
+            Ok(taken)
+        })
+    }
+
+    /// Undoes a trace deletion: the deleted traces among `ids` are shown again, as newer rows than
+    /// their tombstones (so the restoration syncs as well). Returns how many came back.
+    pub fn restore_traces(&self, ids: &[String]) -> Result<u64> {
+        self.write(|tx| {
+            let restored = lift_tombstones(tx, "trace_deletions", ids)?;
+            super::analytics::restore_traces(tx, &restored)?;
             Ok(restored.len() as u64)
         })
     }
@@ -211,6 +300,56 @@ mod tests {
         let updated: (Option<String>, String) =
             store.read(|c| Ok(c.query_row("SELECT deleted_at, updated_at FROM runs WHERE id = ?1", [&gone], |r| Ok((r.get(0)?, r.get(1)?)))?)).unwrap();
         assert!(updated.0.is_none());
+    }
+
+    #[test]
+    fn deleting_a_trace_hides_it_everywhere_and_undo_brings_it_back() {
+        use crate::{
+            analytics::DayRange,
+            store::{traces::tests::span, SearchQuery, TraceFilter, TARGET_SPAN},
+        };
+        let (_d, store) = temp_store();
+        let (a, b) = (span("chat", "a1", "quarterly budget", "fine"), span("chat", "a2", "staffing plan", "ok"));
+        let mut replay = span("replay", "r1", "quarterly budget", "better");
+        (replay.trace_kind, replay.replay_of) = (crate::trace::TraceKind::Replay, Some("a1".into()));
+        let other = span("other", "o1", "quarterly budget", "kept");
+        store.insert_spans(&[a, b, replay, other]).unwrap();
+        store.rate(TARGET_SPAN, "a1", "ana", 5).unwrap();
+        let calls = || store.analytics(DayRange::all(), None).unwrap().total;
+        let before = calls();
+        let found = |text: &str| store.search(&SearchQuery { text: text.into(), ..Default::default() }).unwrap().hits.iter().map(|h| h.span_id.clone()).collect::<Vec<_>>();
+        assert_eq!(found("quarterly").len(), 3);
+
+        let ids = vec!["chat".to_string(), "replay".into(), "chat".into()];
+        assert_eq!(store.trace_deletion_plan(&ids).unwrap(), TraceDeletion { traces: 2, calls: 3, ratings: 1 }, "each trace once");
+        let taken = store.delete_traces(&ids).unwrap();
+        assert_eq!(taken, TraceDeletion { traces: 2, calls: 3, ratings: 1 });
+        let listed: Vec<String> = store.traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(listed, ["other"], "gone from the list");
+        assert!(matches!(store.trace("chat", None), Err(StoreError::NotFound { .. })), "and from the trace view");
+        assert!(matches!(store.span("a2"), Err(StoreError::NotFound { .. })), "and from replay");
+        assert_eq!(found("quarterly"), ["o1"], "and from search");
+        let after = calls();
+        assert_eq!((after.calls, after.ratings), (before.calls - 3, 0), "and from analytics");
+
+        // Deleted, unknown or a test's trace: refused, nothing changed.
+        assert!(matches!(store.delete_traces(&["other".into(), "chat".into()]), Err(StoreError::NotFound { .. })));
+        assert!(matches!(store.delete_traces(&["nope".into()]), Err(StoreError::NotFound { .. })));
+        let mut test = span("test-trace", "t1", "p", "r");
+        (test.trace_kind, test.run_id) = (crate::trace::TraceKind::Test, Some("run-1".into()));
+        store.insert_spans(&[test]).unwrap();
+        let err = store.delete_traces(&["other".into(), "test-trace".into()]).unwrap_err();
+        assert_eq!(err.to_string(), "trace test-trace is a benchmark test's: delete its run run-1 instead");
+        assert!(store.delete_traces(&[]).unwrap_err().to_string().starts_with("trace_ids:"));
+        assert_eq!(store.traces(&TraceFilter::default()).unwrap().len(), 2, "`other` stays");
+
+        // Undo: everything comes back, the rating and the replay link included.
+        assert_eq!(store.restore_traces(&ids).unwrap(), 2);
+        let detail = store.trace("chat", Some("ana")).unwrap();
+        assert_eq!((detail.spans.len(), detail.replays.len(), detail.my_ratings.len()), (2, 1, 1));
+        let restored = calls();
+        assert_eq!((restored.calls, restored.ratings), (before.calls + 1, before.ratings), "the test span added one call");
+        assert_eq!(store.restore_traces(&ids).unwrap(), 0, "a second undo has nothing to do");
     }
 
     #[test]

@@ -4,6 +4,14 @@
 //! and a `--batch` process never deadlock on a lock upgrade) and a pool of readers that run in
 //! parallel under WAL. One submodule per table family holds its queries.
 
+/// The traces a user deleted (V11): tombstones that sync; their spans stay stored, left out of
+/// every read and aggregate.
+macro_rules! deleted_traces {
+    () => {
+        "SELECT id FROM trace_deletions WHERE deleted_at IS NOT NULL"
+    };
+}
+
 mod analytics;
 mod catalog;
 mod data;
@@ -28,7 +36,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use analytics::{Analytics, CallStats, GroupStats};
 pub use ratings::{Rating, RatingFilter, TARGET_RESULT, TARGET_SPAN};
 pub use catalog::{Model, PromptVersion};
-pub use data::{DatabaseStats, Deleted, DeletionPlan, RunSelection};
+pub use data::{DatabaseStats, Deleted, DeletionPlan, RunSelection, TraceDeletion};
 pub use datasets::DatasetSummary;
 pub use langfuse::{AgentStats, AgentTrace, LangfuseImport, Turn};
 pub use grids::{CellEvent, CellUpdate, GraderAgreement, GridCell, ModelSummary, PassCount};

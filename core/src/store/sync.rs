@@ -87,18 +87,20 @@ fn row(c: &Connection, t: &SyncTable, where_sql: &str, arg: Sql) -> rusqlite::Re
     rows.collect()
 }
 
-/// Whether each run of pulled `runs` rows is live here (runs not here yet are left out).
-fn liveness(tx: &Connection, rows: &[Option<Vec<Sql>>]) -> rusqlite::Result<std::collections::HashMap<String, bool>> {
-    let mut live = tx.prepare_cached("SELECT deleted_at IS NULL FROM runs WHERE id = ?1")?;
-    let mut runs = std::collections::HashMap::new();
+/// Whether each run or trace that pulled `runs` or `trace_deletions` rows name is live here. A
+/// run not here yet is left out (it brings nothing yet); a trace without a tombstone is live.
+fn liveness(tx: &Connection, table: &str, rows: &[Option<Vec<Sql>>]) -> rusqlite::Result<std::collections::HashMap<String, bool>> {
+    let mut live = tx.prepare_cached(&format!("SELECT deleted_at IS NULL FROM {table} WHERE id = ?1"))?;
+    let mut found = std::collections::HashMap::new();
     for row in rows.iter().flatten() {
         if let Sql::Text(id) = &row[0] {
-            if let Some(is_live) = live.query_row([id], |r| r.get::<_, bool>(0)).optional()? {
-                runs.insert(id.clone(), is_live);
+            let is_live = live.query_row([id], |r| r.get::<_, bool>(0)).optional()?;
+            if let Some(is_live) = is_live.or((table == "trace_deletions").then_some(true)) {
+                found.insert(id.clone(), is_live);
             }
         }
     }
-    Ok(runs)
+    Ok(found)
 }
 
 impl Store {
@@ -265,10 +267,11 @@ impl Store {
             let outbox_before: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM sync_outbox", [], |r| r.get(0))?;
             let max_seq = |tx: &Connection| tx.query_row(&format!("SELECT coalesce(max(seq), 0) FROM {}", t.name), [], |r| r.get::<_, i64>(0));
             let seq_before = if t.by_seq { max_seq(tx)? } else { 0 };
-            // Runs a pulled tombstone deletes here, or a pulled undo restores, move their calls
-            // out of or back into the daily aggregates: compared before and after, since an older
-            // row loses to the local one.
-            let live_before = if t.name == "runs" { liveness(tx, rows)? } else { Default::default() };
+            // Runs or traces a pulled tombstone deletes here, or a pulled undo restores, move
+            // their calls out of or back into the daily aggregates: compared before and after,
+            // since an older row loses to the local one.
+            let tombstones = matches!(t.name, "runs" | "trace_deletions");
+            let live_before = if tombstones { liveness(tx, t.name, rows)? } else { Default::default() };
             let mut stmt = tx.prepare_cached(&t.upsert_sql(Side::Local))?;
             let mut changed = 0;
             for values in rows.iter().flatten() {
@@ -290,13 +293,18 @@ impl Store {
             if t.name == "results" {
                 super::analytics::fold_new_results(tx, seq_before)?;
             }
-            if t.name == "runs" {
-                let live_after = liveness(tx, rows)?;
+            if tombstones {
+                let live_after = liveness(tx, t.name, rows)?;
                 let changed_to = |live: bool| -> Vec<String> {
                     live_before.iter().filter(|&(id, &was)| was != live && live_after.get(id) == Some(&live)).map(|(id, _)| id.clone()).collect()
                 };
-                super::analytics::remove_runs(tx, &changed_to(false))?;
-                super::analytics::restore_runs(tx, &changed_to(true))?;
+                if t.name == "runs" {
+                    super::analytics::remove_runs(tx, &changed_to(false))?;
+                    super::analytics::restore_runs(tx, &changed_to(true))?;
+                } else {
+                    super::analytics::remove_traces(tx, &changed_to(false))?;
+                    super::analytics::restore_traces(tx, &changed_to(true))?;
+                }
             }
             set_state(tx, &format!("pull:{}", t.name), &format!("{} {}", cursor.0, cursor.1))?;
             Ok(changed)

@@ -1,7 +1,7 @@
 //! Traces and spans: group-committed span inserts (immutable once written; each insert adds its
 //! spans' figures to their `traces` rows), the newest traces, one trace with its spans and
-//! replays, and full-text search with highlighted snippets. Spans of deleted runs are hidden
-//! everywhere.
+//! replays, and full-text search with highlighted snippets. Spans of deleted runs and deleted
+//! traces are hidden everywhere.
 //!
 //! The FTS5 index is not written with the span: indexing costs several times what storing does,
 //! and a batch must not pay it per call. [`Store::index_spans`] indexes stored spans in order
@@ -16,11 +16,19 @@ use crate::{
     trace::{parsed_output, query, Span, TraceKind},
 };
 
-/// A span is not under a deleted benchmark run. (A grid cell's spans carry their grid run's id,
-/// which is not in `runs`.)
-const LIVE: &str = "(s.run_id IS NULL OR s.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))";
+/// A span is not under a deleted benchmark run (a grid cell's spans carry their grid run's id,
+/// which is not in `runs`) nor in a deleted trace.
+const LIVE: &str = concat!(
+    "(s.run_id IS NULL OR s.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)) AND s.trace_id NOT IN (",
+    deleted_traces!(),
+    ")"
+);
 /// The same for a trace.
-const LIVE_TRACE: &str = "(t.run_id IS NULL OR t.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL))";
+pub(super) const LIVE_TRACE: &str = concat!(
+    "(t.run_id IS NULL OR t.run_id NOT IN (SELECT id FROM runs WHERE deleted_at IS NOT NULL)) AND t.id NOT IN (",
+    deleted_traces!(),
+    ")"
+);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -184,7 +192,7 @@ fn span_from_row(r: &Row) -> rusqlite::Result<Span> {
 }
 
 /// The seqs of trace `?1`'s spans (spans have no trace_id index; see V5).
-const TRACE_SEQS: &str = "SELECT m.seq FROM traces t JOIN trace_spans m ON m.trace_no = t.rowid WHERE t.id = ?1";
+pub(super) const TRACE_SEQS: &str = "SELECT m.seq FROM traces t JOIN trace_spans m ON m.trace_no = t.rowid WHERE t.id = ?1";
 
 const TRACE_COLUMNS: &str =
     "t.id, t.kind, t.name, t.run_id, t.started_at, t.ended_at, t.span_count, t.error_count, t.input_tokens, t.output_tokens, t.cost_usd";
@@ -510,8 +518,16 @@ impl Store {
                 .collect::<rusqlite::Result<_>>()?;
             let replays = c
                 .prepare_cached(
-                    &format!("SELECT r.replay_of, r.id, r.trace_id, r.model, r.status = 'ok', r.started_at
-                     FROM spans s JOIN spans r ON r.replay_of = s.id WHERE s.seq IN ({TRACE_SEQS}) ORDER BY r.seq"),
+                    &format!(
+                        concat!(
+                            "SELECT r.replay_of, r.id, r.trace_id, r.model, r.status = 'ok', r.started_at
+                             FROM spans s JOIN spans r ON r.replay_of = s.id
+                             WHERE s.seq IN ({seqs}) AND r.trace_id NOT IN (",
+                            deleted_traces!(),
+                            ") ORDER BY r.seq"
+                        ),
+                        seqs = TRACE_SEQS
+                    ),
                 )?
                 .query_map([id], |r| {
                     Ok(ReplayRef { original_span_id: r.get(0)?, span_id: r.get(1)?, trace_id: r.get(2)?, model: r.get(3)?, ok: r.get(4)?, started_at: r.get(5)? })

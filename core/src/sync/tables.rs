@@ -12,7 +12,7 @@ pub enum Rule {
     Immutable,
     /// The copy with the later `updated_at` wins; ties break on the row's values, so every side
     /// picks the same winner (ratings per result and user, models, grid runs and cells, people's
-    /// grades).
+    /// grades, trace deletions).
     LastWriter,
     /// Last writer, except that a completed run never goes back to another status.
     RunProgress,
@@ -36,7 +36,7 @@ pub struct SyncTable {
 }
 
 /// Parents before children: a pull applies runs before their results.
-pub const TABLES: [SyncTable; 14] = [
+pub const TABLES: [SyncTable; 15] = [
     SyncTable {
         name: "runs",
         columns: &[
@@ -166,6 +166,14 @@ pub const TABLES: [SyncTable; 14] = [
         reals: &["cost_usd", "billed_cost_usd"],
         by_seq: true,
         payload: &["messages", "params", "response", "attributes"],
+    },
+    SyncTable {
+        name: "trace_deletions",
+        columns: &["id", "deleted_at", "updated_at"],
+        rule: Rule::LastWriter,
+        reals: &[],
+        by_seq: false,
+        payload: &[],
     },
 ];
 
