@@ -51,6 +51,9 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::data::deletion_plan,
             commands::data::delete_runs,
             commands::data::restore_runs,
+            commands::data::trace_deletion_plan,
+            commands::data::delete_traces,
+            commands::data::restore_traces,
             commands::traces::traces,
             commands::traces::trace,
             commands::traces::search_spans,
@@ -451,6 +454,19 @@ mod tests {
         assert_eq!(app.invoke("traces", json!({"filter": {"kind": "import"}})).unwrap(), before, "nothing of that file imported");
         let summary = app.invoke("import_spans", json!({"fileName": "x.jsonl", "text": line})).unwrap();
         assert_eq!(summary, json!({"spans": 1, "traces": 1, "already_stored": 0}));
+
+        // The playground session goes with a look first and comes back with an undo; a test's
+        // trace is refused (its run goes instead).
+        let session = json!({"traceIds": [spans[0]["trace_id"]]});
+        let plan = json!({"traces": 1, "calls": 2, "ratings": 1});
+        assert_eq!(app.invoke("trace_deletion_plan", session.clone()).unwrap(), plan);
+        assert_eq!(app.invoke("delete_traces", session.clone()).unwrap(), plan);
+        let playground = || app.invoke("traces", json!({"filter": {"kind": "playground"}})).unwrap().as_array().unwrap().len();
+        assert_eq!(playground(), 0);
+        assert_eq!(app.invoke("restore_traces", session).unwrap(), 1);
+        assert_eq!(playground(), 1);
+        let err = app.invoke("delete_traces", json!({"traceIds": [first["id"]]})).unwrap_err();
+        assert_eq!(err["code"], "validation", "{err}");
     }
 
     #[test]

@@ -145,6 +145,14 @@ enum Command {
         #[arg(required = true)]
         run_ids: Vec<String>,
     },
+    /// Delete traces that belong to no run (playground sessions, replays, imports) with their
+    /// calls (tombstones that sync); prints what would go unless --yes.
+    DeleteTraces(data::DeleteTracesArgs),
+    /// Undo a trace deletion, here and after a sync everywhere.
+    RestoreTraces {
+        #[arg(required = true)]
+        trace_ids: Vec<String>,
+    },
     /// What the database holds: its size, live runs, results, ratings, models and prompts, and the
     /// oldest and newest run.
     Database {
@@ -407,6 +415,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Runs { json }) => return report::runs(&store, *json),
         Some(Command::DeleteRuns(args)) => return data::delete_runs(&store, args),
         Some(Command::RestoreRuns { run_ids }) => return data::restore_runs(&store, run_ids),
+        Some(Command::DeleteTraces(args)) => return data::delete_traces(&store, args),
+        Some(Command::RestoreTraces { trace_ids }) => return data::restore_traces(&store, trace_ids),
         Some(Command::Database { json }) => return data::database(&store, &db, *json),
         Some(Command::Leaderboard(args)) => return report::leaderboard(&store, args),
         Some(Command::Export { run_id, path }) => return report::export_run(&store, run_id, path),

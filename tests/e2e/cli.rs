@@ -673,3 +673,42 @@ async fn runs_are_deleted_after_a_look_and_restored_from_the_cli() {
     assert!(busy.stderr.contains(&format!("run {first} is still running")), "{}", busy.stderr);
     assert_eq!(live(), 2, "neither run went");
 }
+
+#[tokio::test]
+async fn traces_are_deleted_after_a_look_and_restored_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    mock_batch(&db).await;
+    let line = r#"{"span_id":"s1","trace_id":"t1","span_type":"llm_call","name":"chat","start_time":1739800000,"attributes":{"llm.model":"gpt-4o","llm.prompt":"What is a zorblax?","llm.completion":"A made-up word."}}"#;
+    let spans = chipbench_core::trace::import::parse("f.jsonl", line).unwrap();
+    chipbench_core::store::Store::open(&db).unwrap().import_spans(&spans).unwrap();
+    let imported: String = query_one(&db, "SELECT id FROM traces WHERE kind = 'import'");
+    let test: String = query_one(&db, "SELECT id FROM traces WHERE kind = 'test' LIMIT 1");
+    let deleted = || query_i64(&db, "SELECT count(*) FROM trace_deletions WHERE deleted_at IS NOT NULL");
+    let hits = || async { chipbench(&db, &["search", "zorblax", "--json"]).await.json()["total"].as_u64() };
+    assert_eq!(hits().await, Some(1));
+
+    let look = chipbench(&db, &["delete-traces", &imported]).await;
+    assert_eq!(look.code, 0, "{}", look.stderr);
+    assert!(look.stdout.contains("would delete 1 trace with 1 call and 0 ratings") && look.stdout.contains("--yes"), "{}", look.stdout);
+    assert_eq!(deleted(), 0, "nothing is deleted without --yes");
+    let refused = chipbench(&db, &["delete-traces", &imported, &test, "--yes"]).await;
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains(&format!("trace {test} is a benchmark test's: delete its run")), "{}", refused.stderr);
+    assert_eq!(deleted(), 0, "a refused deletion takes none of the traces");
+
+    let gone = chipbench(&db, &["delete-traces", &imported, "--yes", "--json"]).await;
+    assert_eq!(gone.code, 0, "{}", gone.stderr);
+    assert_eq!(gone.json(), serde_json::json!({"deleted": true, "taken": {"traces": 1, "calls": 1, "ratings": 0}}));
+    assert_eq!((deleted(), hits().await), (1, Some(0)), "the trace is out of search");
+    let again = chipbench(&db, &["delete-traces", &imported, "--yes"]).await;
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains(&format!("trace `{imported}` not found")), "{}", again.stderr);
+
+    let restored = chipbench(&db, &["restore-traces", &imported]).await;
+    assert_eq!((restored.code, restored.stdout.trim()), (0, "restored 1 trace"), "{}", restored.stderr);
+    assert_eq!(hits().await, Some(1));
+    let twice = chipbench(&db, &["restore-traces", &imported]).await;
+    assert_eq!(twice.code, 2);
+    assert!(twice.stderr.contains("nothing to restore"), "{}", twice.stderr);
+}

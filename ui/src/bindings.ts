@@ -64,6 +64,11 @@ export const commands = {
 	deleteRuns: (selection: RunSelection) => typedError<Deleted, CommandError>(__TAURI_INVOKE("delete_runs", { selection })),
 	/**  Undoes a deletion: the runs come back with everything under them; returns how many. */
 	restoreRuns: (runIds: string[]) => typedError<number, CommandError>(__TAURI_INVOKE("restore_runs", { runIds })),
+	/**  What deleting these traces (playground sessions, replays, imports) would take. */
+	traceDeletionPlan: (traceIds: string[]) => typedError<TraceDeletion, CommandError>(__TAURI_INVOKE("trace_deletion_plan", { traceIds })),
+	deleteTraces: (traceIds: string[]) => typedError<TraceDeletion, CommandError>(__TAURI_INVOKE("delete_traces", { traceIds })),
+	/**  Undoes a trace deletion; returns how many traces came back. */
+	restoreTraces: (traceIds: string[]) => typedError<number, CommandError>(__TAURI_INVOKE("restore_traces", { traceIds })),
 	/**  The newest traces first. */
 	traces: (filter: TraceFilter) => typedError<TraceSummary[], CommandError>(__TAURI_INVOKE("traces", { filter })),
 	/**  One trace: its spans, their replays, and the current rater's ratings. */
@@ -1202,6 +1207,13 @@ export type TextPart = {
 export type Tokens = {
 	input: number | null,
 	output: number | null,
+};
+
+/**  What deleting traces takes (or took): the traces, their calls, and the live ratings of those. */
+export type TraceDeletion = {
+	traces: number,
+	calls: number,
+	ratings: number,
 };
 
 export type TraceDetail = {

@@ -1,10 +1,10 @@
-//! Data management for scripts, as Settings does it in the window: what the database holds,
-//! deleting runs (one, or every run started before a date) after a look at what would go, and
-//! undoing a deletion.
+//! Data management for scripts, as the window does it: what the database holds, deleting runs
+//! (one, or every run started before a date) or traces that belong to no run after a look at
+//! what would go, and undoing a deletion.
 
 use std::path::Path;
 
-use chipbench_core::store::{DeletionPlan, RunSelection, Store};
+use chipbench_core::store::{DeletionPlan, RunSelection, Store, TraceDeletion};
 use clap::Args;
 
 use super::{counted, usage, Failure};
@@ -26,6 +26,64 @@ pub struct DeleteRunsArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+#[group(skip)]
+pub struct DeleteTracesArgs {
+    /// The traces to delete: playground sessions, replays, imports (`chipbench search` prints
+    /// trace ids). A benchmark test's trace goes with its run (`delete-runs`).
+    #[arg(required = true)]
+    pub trace_ids: Vec<String>,
+    /// Delete them; without it, only print what would go.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print what went (or would go) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints what a deletion without --yes would take.
+fn preview(json: bool, plan: &impl serde::Serialize, what: &str) {
+    if json {
+        println!("{}", serde_json::json!({"deleted": false, "would_take": plan}));
+    } else {
+        println!("would delete {what}, here and, after the next sync, everywhere; add --yes to delete");
+    }
+}
+
+/// "N traces with N calls and N ratings".
+fn traces_taken(p: &TraceDeletion) -> String {
+    format!("{} with {} and {}", counted(p.traces, "trace"), counted(p.calls, "call"), counted(p.ratings, "rating"))
+}
+
+/// Deletes traces after a look, as `delete-runs` does runs; an unknown, deleted or test trace is
+/// a usage error and deletes nothing.
+pub fn delete_traces(store: &Store, args: &DeleteTracesArgs) -> Result<u8, Failure> {
+    let plan = store.trace_deletion_plan(&args.trace_ids)?;
+    if !args.yes {
+        preview(args.json, &plan, &traces_taken(&plan));
+        return Ok(0);
+    }
+    let taken = store.delete_traces(&args.trace_ids)?;
+    if args.json {
+        println!("{}", serde_json::json!({"deleted": true, "taken": taken}));
+    } else {
+        println!("deleted {}; the deletion syncs as tombstones", traces_taken(&taken));
+        eprintln!("undo: chipbench restore-traces {}", args.trace_ids.join(" "));
+    }
+    Ok(0)
+}
+
+/// Undoes a trace deletion; asking for traces none of which is deleted is a usage error.
+pub fn restore_traces(store: &Store, trace_ids: &[String]) -> Result<u8, Failure> {
+    match store.restore_traces(trace_ids)? {
+        0 => Err(usage(format!("trace_ids: none of {} is a deleted trace here: nothing to restore", trace_ids.join(", ")))),
+        n => {
+            println!("restored {}", counted(n, "trace"));
+            Ok(0)
+        }
+    }
+}
+
 /// "N runs with N results and N ratings".
 fn what(p: &DeletionPlan) -> String {
     format!("{} with {} and {}", counted(p.runs, "run"), counted(p.results, "result"), counted(p.ratings, "rating"))
@@ -44,11 +102,7 @@ pub fn delete_runs(store: &Store, args: &DeleteRunsArgs) -> Result<u8, Failure> 
         };
     }
     if !args.yes {
-        if args.json {
-            println!("{}", serde_json::json!({"deleted": false, "would_take": plan}));
-        } else {
-            println!("would delete {}, here and, after the next sync, everywhere; add --yes to delete", what(&plan));
-        }
+        preview(args.json, &plan, &what(&plan));
         return Ok(0);
     }
     let deleted = store.delete_runs(&sel)?;

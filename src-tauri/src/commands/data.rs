@@ -1,7 +1,8 @@
-//! Data management: what the database holds, and deleting runs (with a preview for the
-//! confirmation, and an undo). Deletions are tombstones that sync carries, and so are undos.
+//! Data management: what the database holds, deleting runs and traces that belong to no run
+//! (with a preview for the confirmation, and an undo). Deletions are tombstones that sync
+//! carries, and so are undos.
 
-use chipbench_core::store::{DatabaseStats, Deleted, DeletionPlan, RunSelection};
+use chipbench_core::store::{DatabaseStats, Deleted, DeletionPlan, RunSelection, TraceDeletion};
 use tauri::State;
 
 use super::{AppState, Result};
@@ -34,4 +35,27 @@ pub fn delete_runs(state: State<'_, AppState>, selection: RunSelection) -> Resul
 #[tracing::instrument(skip(state))]
 pub fn restore_runs(state: State<'_, AppState>, run_ids: Vec<String>) -> Result<u64> {
     Ok(state.store.restore_runs(&run_ids)?)
+}
+
+/// What deleting these traces (playground sessions, replays, imports) would take.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn trace_deletion_plan(state: State<'_, AppState>, trace_ids: Vec<String>) -> Result<TraceDeletion> {
+    Ok(state.store.trace_deletion_plan(&trace_ids)?)
+}
+
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn delete_traces(state: State<'_, AppState>, trace_ids: Vec<String>) -> Result<TraceDeletion> {
+    Ok(state.store.delete_traces(&trace_ids)?)
+}
+
+/// Undoes a trace deletion; returns how many traces came back.
+#[tauri::command(async)]
+#[specta::specta]
+#[tracing::instrument(skip(state))]
+pub fn restore_traces(state: State<'_, AppState>, trace_ids: Vec<String>) -> Result<u64> {
+    Ok(state.store.restore_traces(&trace_ids)?)
 }
