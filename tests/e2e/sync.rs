@@ -760,3 +760,35 @@ async fn a_rating_pulled_before_what_it_rates_counts_in_the_daily_ratings() {
     b.rebuild_analytics().unwrap();
     assert_eq!(rated(&b), (2, Some(2.5)), "and a rebuild agrees: counted once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_trace_syncs_as_a_tombstone_and_an_undo_on_the_other_machine_syncs_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(turso) = Turso::start(dir.path()).await else { return };
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let (sa, sb) = (Store::open(&a).unwrap(), Store::open(&b).unwrap());
+    let file = r#"{"span_id":"s1","trace_id":"t1","span_type":"llm_call","name":"chat","start_time":1739800000,"attributes":{"llm.model":"gpt-4o","llm.prompt":"one"}}
+{"span_id":"s2","trace_id":"t2","span_type":"llm_call","name":"chat","start_time":1739800001,"attributes":{"llm.model":"gpt-4o","llm.prompt":"two"}}"#;
+    sa.import_spans(&chipbench_core::trace::import::parse("f.jsonl", file).unwrap()).unwrap();
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    let listed = |s: &Store| s.traces(&Default::default()).unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>();
+    let calls = |s: &Store| s.analytics(chipbench_core::analytics::DayRange::all(), None).unwrap().total.calls;
+    assert_eq!((listed(&sb).len(), calls(&sb)), (2, 2));
+
+    let gone = listed(&sa)[0].clone();
+    assert_eq!(sa.delete_traces(std::slice::from_ref(&gone)).unwrap().calls, 1);
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    assert!(!listed(&sb).contains(&gone), "the deletion reached B");
+    assert!(sb.trace(&gone, None).is_err());
+    assert_eq!(calls(&sb), 1, "its call left B's analytics");
+    assert_same(&a, &b, "both hold the same tombstone");
+
+    // B's undo is newer than A's tombstone: it wins on A too.
+    assert_eq!(sb.restore_traces(std::slice::from_ref(&gone)).unwrap(), 1);
+    sync::sync(&sb, &turso.remote(), DEMO).await.unwrap();
+    sync::sync(&sa, &turso.remote(), DEMO).await.unwrap();
+    assert_eq!((listed(&sa).len(), calls(&sa)), (2, 2), "the undo reached A, with its call");
+    assert_same(&a, &b, "both hold the restored trace");
+}

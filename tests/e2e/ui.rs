@@ -669,7 +669,7 @@ async fn the_lab_imports_a_csv_runs_a_graded_grid_and_a_hand_grade_moves_the_agr
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_playground_sends_one_prompt_to_two_models_side_by_side() {
+async fn the_playground_sends_one_prompt_to_two_models_side_by_side_and_its_trace_is_deleted_and_restored() {
     let dir = tempfile::tempdir().unwrap();
     let Some(driver) = driver(&dir.path().join("config")).await else { return };
     let db = dir.path().join("ui.db");
@@ -683,8 +683,27 @@ async fn the_playground_sends_one_prompt_to_two_models_side_by_side() {
     let answers = c.find_all(Locator::Css("[data-testid=playground-answer]")).await.unwrap();
     assert_eq!(answers.len(), 2, "one answer per chosen model");
     screenshot(&c, "playground").await;
-    c.close().await.unwrap();
     assert_eq!(query_i64(&db, "SELECT count(*) FROM spans WHERE trace_kind = 'playground'"), 2);
+
+    // Its trace is deleted from the trace view after a look, and Undo brings it back.
+    button(&c, "Traces").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=trace-item]").await.click().await.unwrap();
+    wait_for(&c, "[data-testid=trace-delete]").await.click().await.unwrap();
+    wait_for_text(&c, "[data-testid=confirm-trace-delete]", "Delete this playground trace with its 2 calls and 0 ratings").await;
+    screenshot(&c, "trace-delete").await;
+    button(&c, "Keep it").await.click().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM trace_deletions"), 0, "keeping it changes nothing");
+    wait_for(&c, "[data-testid=trace-delete]").await.click().await.unwrap();
+    button(&c, "Delete trace").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=trace-deleted]", "Deleted the trace with its 2 calls and 0 ratings. Undo").await;
+    wait_for_text(&c, "[data-testid=trace-list]", "No traces yet").await;
+    search(&c, "throughput").await;
+    wait_for_exact(&c, "[data-testid=search-total]", "0 matching spans").await;
+    button(&c, "Undo").await.click().await.unwrap();
+    wait_for_exact(&c, "[data-testid=search-total]", "2 matching spans").await;
+    wait_for(&c, "[data-testid=trace-view]").await;
+    c.close().await.unwrap();
+    assert_eq!(query_i64(&db, "SELECT count(*) FROM trace_deletions WHERE deleted_at IS NULL"), 1, "restored, for sync to carry");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -110,6 +110,13 @@ fn lift_tombstones(tx: &Connection, table: &str, ids: &[String]) -> rusqlite::Re
     Ok(restored)
 }
 
+/// Restores the deleted traces among `ids` with their calls and ratings; returns them.
+pub(super) fn restore_traces(tx: &Connection, ids: &[String]) -> rusqlite::Result<Vec<String>> {
+    let restored = lift_tombstones(tx, "trace_deletions", ids)?;
+    super::analytics::restore_traces(tx, &restored)?;
+    Ok(restored)
+}
+
 impl RunSelection {
     /// The condition on runs `r` and its one parameter.
     fn condition(&self) -> Result<(&'static str, String)> {
@@ -246,11 +253,7 @@ impl Store {
     /// Undoes a trace deletion: the deleted traces among `ids` are shown again, as newer rows than
     /// their tombstones (so the restoration syncs as well). Returns how many came back.
     pub fn restore_traces(&self, ids: &[String]) -> Result<u64> {
-        self.write(|tx| {
-            let restored = lift_tombstones(tx, "trace_deletions", ids)?;
-            super::analytics::restore_traces(tx, &restored)?;
-            Ok(restored.len() as u64)
-        })
+        self.write(|tx| Ok(restore_traces(tx, ids)?.len() as u64))
     }
 }
 
@@ -342,13 +345,15 @@ mod tests {
         assert_eq!(err.to_string(), "trace test-trace is a benchmark test's: delete its run run-1 instead");
         assert!(store.delete_traces(&[]).unwrap_err().to_string().starts_with("trace_ids:"));
         assert_eq!(store.traces(&TraceFilter::default()).unwrap().len(), 2, "`other` stays");
+        store.insert_spans(&[span("chat", "a3", "late", "call")]).unwrap();
+        assert_eq!((calls().calls, store.traces(&TraceFilter::default()).unwrap().len()), (after.calls + 1, 2), "a call added to a deleted trace stays out (the test's call counts)");
 
         // Undo: everything comes back, the rating and the replay link included.
         assert_eq!(store.restore_traces(&ids).unwrap(), 2);
         let detail = store.trace("chat", Some("ana")).unwrap();
-        assert_eq!((detail.spans.len(), detail.replays.len(), detail.my_ratings.len()), (2, 1, 1));
+        assert_eq!((detail.spans.len(), detail.replays.len(), detail.my_ratings.len()), (3, 1, 1), "the late call joined it");
         let restored = calls();
-        assert_eq!((restored.calls, restored.ratings), (before.calls + 1, before.ratings), "the test span added one call");
+        assert_eq!((restored.calls, restored.ratings), (before.calls + 2, before.ratings), "with the test's call and the late one");
         assert_eq!(store.restore_traces(&ids).unwrap(), 0, "a second undo has nothing to do");
     }
 
