@@ -150,4 +150,10 @@ async fn imported_traces_group_by_agent_and_a_session_reads_as_a_conversation() 
     store.rate(chipbench_core::store::TARGET_SPAN, &turns[1].span_id, "ana", 4).unwrap();
     assert_eq!(store.langfuse_conversation(&trace_5.trace_id, "ana").unwrap()[1].my_rating, Some(4), "a response is rated like any answer");
     assert!(store.langfuse_conversation("nope", "ana").unwrap_err().to_string().contains("imported trace `nope` not found"));
+
+    // A deleted trace leaves its agent's figures and its conversation.
+    store.delete_traces(std::slice::from_ref(&trace_5.trace_id)).unwrap();
+    let mortal = store.langfuse_agents().unwrap().into_iter().find(|a| a.name == "Mortal").map(|a| a.traces);
+    assert_eq!((mortal, store.langfuse_agent_traces("Mortal", 10).unwrap().len()), (Some(2), 2));
+    assert_eq!(store.langfuse_conversation(&turns[0].trace_id, "ana").unwrap().len(), 2);
 }

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Result, Store};
+use super::{traces::LIVE_TRACE, Result, Store};
 use crate::{
     clock,
     langfuse::{map::TraceRow, ImportCounts, ImportStatus},
@@ -74,11 +74,11 @@ impl Store {
     /// Imported traces grouped by name (the per-agent view), the busiest first.
     pub fn langfuse_agents(&self) -> Result<Vec<AgentStats>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT coalesce(l.name, '(unnamed)'), count(*), count(DISTINCT l.session_id), sum(t.error_count > 0),
                         avg((julianday(t.ended_at) - julianday(t.started_at)) * 86400000.0), sum(t.cost_usd), max(l.timestamp)
-                 FROM langfuse_traces l JOIN traces t ON t.id = l.id GROUP BY 1 ORDER BY 2 DESC, 1",
-            )?;
+                 FROM langfuse_traces l JOIN traces t ON t.id = l.id WHERE {LIVE_TRACE} GROUP BY 1 ORDER BY 2 DESC, 1",
+            ))?;
             let rows = stmt.query_map([], |r| {
                 let (traces, failed): (u64, u64) = (r.get(1)?, r.get(3)?);
                 Ok(AgentStats {
@@ -99,11 +99,11 @@ impl Store {
     /// An agent's traces, newest first.
     pub fn langfuse_agent_traces(&self, name: &str, limit: u32) -> Result<Vec<AgentTrace>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT l.id, l.session_id, l.user_id, l.timestamp, t.span_count, t.error_count, t.cost_usd
-                 FROM langfuse_traces l JOIN traces t ON t.id = l.id WHERE coalesce(l.name, '(unnamed)') = ?1
+                 FROM langfuse_traces l JOIN traces t ON t.id = l.id WHERE coalesce(l.name, '(unnamed)') = ?1 AND {LIVE_TRACE}
                  ORDER BY l.timestamp DESC LIMIT ?2",
-            )?;
+            ))?;
             let rows = stmt.query_map(params![name, limit], |r| {
                 Ok(AgentTrace {
                     trace_id: r.get(0)?,
@@ -124,11 +124,13 @@ impl Store {
     /// rating of the answer.
     pub fn langfuse_conversation(&self, trace_id: &str, user: &str) -> Result<Vec<Turn>> {
         let traces: Vec<(String, String, Option<String>, String)> = self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let mut stmt = c.prepare_cached(concat!(
                 "SELECT l.id, l.source_id, l.name, l.timestamp FROM langfuse_traces l
-                 WHERE l.id = ?1 OR (l.session_id IS NOT NULL AND l.session_id = (SELECT session_id FROM langfuse_traces WHERE id = ?1))
-                 ORDER BY l.timestamp, l.id",
-            )?;
+                 WHERE (l.id = ?1 OR (l.session_id IS NOT NULL AND l.session_id = (SELECT session_id FROM langfuse_traces WHERE id = ?1)))
+                   AND l.id NOT IN (",
+                deleted_traces!(),
+                ") ORDER BY l.timestamp, l.id"
+            ))?;
             let rows = stmt.query_map([trace_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;
