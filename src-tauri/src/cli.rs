@@ -153,8 +153,8 @@ enum Command {
         #[arg(required = true)]
         trace_ids: Vec<String>,
     },
-    /// What the database holds: its size, live runs, results, ratings, models and prompts, and the
-    /// oldest and newest run.
+    /// What the database holds: its size, live runs, results, ratings, models and prompts, traces
+    /// and their calls, and the oldest and newest run.
     Database {
         /// Print it as JSON.
         #[arg(long)]

@@ -633,7 +633,8 @@ async fn runs_are_deleted_after_a_look_and_restored_from_the_cli() {
     mock_batch(&db).await;
     let live = || query_i64(&db, "SELECT count(*) FROM runs WHERE deleted_at IS NULL");
     let stats = chipbench(&db, &["database", "--json"]).await.json();
-    assert_eq!((stats["runs"].as_u64(), stats["results"].as_u64()), (Some(2), Some(48)), "{stats}");
+    assert_eq!((stats["runs"].as_u64(), stats["results"].as_u64(), stats["traces"].as_u64()), (Some(2), Some(48), Some(48)), "{stats}");
+    assert!(stats["calls"].as_u64() >= Some(96), "a test makes two calls or more: {stats}");
     let first: String = query_one(&db, "SELECT id FROM runs ORDER BY started_at LIMIT 1");
 
     let look = chipbench(&db, &["delete-runs", &first]).await;

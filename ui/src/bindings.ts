@@ -331,6 +331,9 @@ export type DatabaseStats = {
 	ratings: number,
 	models: number,
 	prompts: number,
+	/**  Shown traces, and the calls (spans) in them: most of a database's size. */
+	traces: number,
+	calls: number,
 	/**  Start of the oldest and the newest live run. */
 	oldest_run: string | null,
 	newest_run: string | null,

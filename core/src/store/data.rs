@@ -18,6 +18,9 @@ pub struct DatabaseStats {
     pub ratings: u64,
     pub models: u64,
     pub prompts: u64,
+    /// Shown traces, and the calls (spans) in them: most of a database's size.
+    pub traces: u64,
+    pub calls: u64,
     /// Start of the oldest and the newest live run.
     pub oldest_run: Option<String>,
     pub newest_run: Option<String>,
@@ -151,13 +154,17 @@ impl Store {
         let bytes = self.disk_usage();
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT (SELECT count(*) FROM runs WHERE deleted_at IS NULL),
+                &format!("SELECT (SELECT count(*) FROM runs WHERE deleted_at IS NULL),
                         (SELECT count(*) FROM results x JOIN runs r ON r.id = x.run_id WHERE r.deleted_at IS NULL),
                         (SELECT count(*) FROM ratings WHERE deleted_at IS NULL),
                         (SELECT count(*) FROM models WHERE deleted_at IS NULL),
                         (SELECT count(*) FROM prompts),
                         (SELECT min(started_at) FROM runs WHERE deleted_at IS NULL),
-                        (SELECT max(started_at) FROM runs WHERE deleted_at IS NULL)",
+                        (SELECT max(started_at) FROM runs WHERE deleted_at IS NULL),
+                        t.n, t.calls
+                 FROM (SELECT count(*) AS n, coalesce(sum(t.span_count), 0) AS calls FROM traces t WHERE {}) t",
+                    super::traces::LIVE_TRACE
+                ),
                 [],
                 |r| {
                     Ok(DatabaseStats {
@@ -169,6 +176,8 @@ impl Store {
                         prompts: r.get(4)?,
                         oldest_run: r.get(5)?,
                         newest_run: r.get(6)?,
+                        traces: r.get(7)?,
+                        calls: r.get(8)?,
                     })
                 },
             )?)
@@ -334,6 +343,8 @@ mod tests {
         assert_eq!(found("quarterly"), ["o1"], "and from search");
         let after = calls();
         assert_eq!((after.calls, after.ratings), (before.calls - 3, 0), "and from analytics");
+        let stats = store.database_stats().unwrap();
+        assert_eq!((stats.traces, stats.calls), (1, 1), "and from the database's figures");
 
         // Deleted, unknown or a test's trace: refused, nothing changed.
         assert!(matches!(store.delete_traces(&["other".into(), "chat".into()]), Err(StoreError::NotFound { .. })));

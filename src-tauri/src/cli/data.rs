@@ -126,7 +126,7 @@ pub fn restore_runs(store: &Store, run_ids: &[String]) -> Result<u8, Failure> {
     }
 }
 
-/// What the database holds: its size on disk, live rows, and its oldest and newest run.
+/// What the database holds: its size on disk, live rows, traces and calls, and its oldest and newest run.
 pub fn database(store: &Store, db: &Path, json: bool) -> Result<u8, Failure> {
     let s = store.database_stats()?;
     if json {
@@ -135,6 +135,7 @@ pub fn database(store: &Store, db: &Path, json: bool) -> Result<u8, Failure> {
     }
     println!("{}: {:.1} MB", db.display(), s.bytes as f64 / 1e6);
     println!("{} runs, {} results, {} ratings, {} models, {} prompts", s.runs, s.results, s.ratings, s.models, s.prompts);
+    println!("{} with {}", counted(s.traces, "trace"), counted(s.calls, "call"));
     match (&s.oldest_run, &s.newest_run) {
         (Some(oldest), Some(newest)) => println!("runs started from {oldest} to {newest}"),
         _ => println!("no runs yet"),
