@@ -69,8 +69,8 @@ fn unique(ids: &[String]) -> Vec<String> {
     ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect()
 }
 
-/// Checks that every trace in `ids` (each once) is shown and may be deleted alone (a benchmark test's trace
-/// goes with its run), and counts what deleting them takes.
+/// Checks that every trace in `ids` (each once) is shown and may be deleted alone (a benchmark
+/// test's trace goes with its run), and counts what deleting them takes.
 fn trace_plan(c: &Connection, ids: &[String]) -> Result<TraceDeletion> {
     if ids.is_empty() {
         return Err(StoreError::Invalid("trace_ids: choose at least one trace".into()));
@@ -231,9 +231,7 @@ impl Store {
             Ok(restored.len() as u64)
         })
     }
-}
 
-impl Store {
     /// What [`Store::delete_traces`] would take, for the confirmation.
     pub fn trace_deletion_plan(&self, ids: &[String]) -> Result<TraceDeletion> {
         self.read(|c| trace_plan(c, &unique(ids)))
