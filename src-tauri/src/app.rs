@@ -168,7 +168,15 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
     commands::sync::spawn_background(app.handle().clone());
     commands::langfuse::spawn_background(app.handle().clone());
     commands::traces::spawn_indexer(app.state::<AppState>().store.clone());
-    app.run(|_, _| {});
+    app.run(|handle, event| {
+        // The process ends without dropping the store: leave nothing in the WAL (a copy of the
+        // database file alone is then whole).
+        if let tauri::RunEvent::Exit = event {
+            if let Err(e) = handle.state::<AppState>().store.checkpoint() {
+                tracing::warn!("checkpoint at exit: {e}");
+            }
+        }
+    });
     std::process::ExitCode::SUCCESS
 }
 

@@ -98,6 +98,14 @@ struct Inner {
     intervals: Mutex<stats::IntervalCache>,
 }
 
+impl Drop for Inner {
+    /// Readers close first, so the writer is the file's last connection: SQLite then checkpoints
+    /// the WAL into the database file and removes it, which a read-only connection cannot do.
+    fn drop(&mut self) {
+        self.readers.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// The newest migration this build knows.
 pub fn schema_version() -> i64 {
     embedded::migrations::runner().get_migrations().iter().map(|m| i64::from(m.version())).max().unwrap_or(0)
@@ -165,6 +173,13 @@ impl Store {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Moves everything in the WAL into the database file and empties the WAL. The app does this
+    /// when it exits: it ends without closing the store, which would do it (see `Drop for Inner`).
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?)
     }
 
     /// Runs `f` on a reader connection (parallel with other readers and the writer under WAL).
@@ -291,6 +306,30 @@ pub(crate) mod tests {
             Ok(tx.execute("UPDATE big SET v = v || 'y'", [])?) // about 4 MB of pages to journal
         });
         assert_eq!(changed.unwrap(), 2001);
+    }
+
+    /// The last connection to close checkpoints the WAL into the database file and removes it, but
+    /// only a connection that can write: readers close first. Otherwise a batch left all it stored
+    /// in a WAL of tens of megabytes beside a database file of one page, and a copy of the `.db`
+    /// file alone (a backup) held none of it.
+    #[test]
+    fn closing_the_store_leaves_everything_in_the_database_file() {
+        let (dir, store) = temp_store();
+        let run = runs::tests::new_run(&store, false).summary.id;
+        let results: Vec<_> = (0..50).map(|i| crate::testing::sample_result("m", &format!("p{i}"), 15, 1.0)).collect();
+        store.insert_results(&run, &results).unwrap();
+        assert_eq!(store.results(&ResultFilter { limit: 5, ..Default::default() }).unwrap().total, 50, "read through a reader");
+        let wal = dir.path().join("t.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the results are in the WAL");
+        let reopened = Store::open(&dir.path().join("t.db")).unwrap();
+        reopened.checkpoint().unwrap();
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "a checkpoint empties the WAL while the store is open");
+        drop((store, reopened));
+        assert!(std::fs::metadata(&wal).map_or(true, |m| m.len() == 0), "the WAL is left with {:?} bytes", std::fs::metadata(&wal).map(|m| m.len()));
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(dir.path().join("t.db"), &copy).unwrap();
+        let n: i64 = Connection::open(&copy).unwrap().query_row("SELECT count(*) FROM results", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 50);
     }
 
     #[test]
