@@ -172,8 +172,10 @@ pub fn run(db: Option<PathBuf>) -> std::process::ExitCode {
         // The process ends without dropping the store: leave nothing in the WAL (a copy of the
         // database file alone is then whole).
         if let tauri::RunEvent::Exit = event {
-            if let Err(e) = handle.state::<AppState>().store.checkpoint() {
-                tracing::warn!("checkpoint at exit: {e}");
+            match handle.state::<AppState>().store.checkpoint() {
+                Ok(true) => {}
+                Ok(false) => tracing::info!("checkpoint at exit: another process has the database open; it keeps the WAL"),
+                Err(e) => tracing::warn!("checkpoint at exit: {e}"),
             }
         }
     });

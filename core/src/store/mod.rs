@@ -175,11 +175,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Moves everything in the WAL into the database file and empties the WAL. The app does this
-    /// when it exits: it ends without closing the store, which would do it (see `Drop for Inner`).
-    pub fn checkpoint(&self) -> Result<()> {
+    /// Moves everything in the WAL into the database file and empties the WAL; returns whether it
+    /// could. The app does this when it exits: it ends without closing the store, which would do
+    /// it (see `Drop for Inner`). It never waits: while another process writes, or reads an older
+    /// snapshot, the WAL stays as it is (nothing is lost; the last connection to close moves it).
+    pub fn checkpoint(&self) -> Result<bool> {
         let conn = self.inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?)
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+        conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
+        Ok(busy? == 0)
     }
 
     /// Runs `f` on a reader connection (parallel with other readers and the writer under WAL).
@@ -206,8 +211,11 @@ fn unreadable(path: &Path, e: impl std::fmt::Display) -> StoreError {
     StoreError::Unreadable { path: path.display().to_string(), reason: e.to_string() }
 }
 
+/// How long a write waits for another process's write to end.
+const WRITER_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
     // A new database gets 8 KB pages: a span (1-2 KB) and a result fit more to a page, so a batch
     // writes fewer pages and WAL frames (span recording's CPU: about +19% -> +15%; inserts 4.3 s ->
     // 4.1 s). An existing file keeps its page size (changing it in WAL mode needs a VACUUM).
@@ -322,7 +330,7 @@ pub(crate) mod tests {
         let wal = dir.path().join("t.db-wal");
         assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the results are in the WAL");
         let reopened = Store::open(&dir.path().join("t.db")).unwrap();
-        reopened.checkpoint().unwrap();
+        assert!(reopened.checkpoint().unwrap());
         assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0, "a checkpoint empties the WAL while the store is open");
         drop((store, reopened));
         assert!(std::fs::metadata(&wal).map_or(true, |m| m.len() == 0), "the WAL is left with {:?} bytes", std::fs::metadata(&wal).map(|m| m.len()));
@@ -330,6 +338,24 @@ pub(crate) mod tests {
         std::fs::copy(dir.path().join("t.db"), &copy).unwrap();
         let n: i64 = Connection::open(&copy).unwrap().query_row("SELECT count(*) FROM results", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 50);
+    }
+
+    /// The app checkpoints as it exits; another process in the middle of a read (or a write)
+    /// must not hold the exit up for the writer's busy timeout.
+    #[test]
+    fn a_checkpoint_gives_way_at_once_to_another_processs_reader() {
+        let (dir, store) = temp_store();
+        let run = runs::tests::new_run(&store, false).summary.id;
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        let reading = other.unchecked_transaction().unwrap();
+        let _: i64 = reading.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap();
+        store.insert_results(&run, &[crate::testing::sample_result("m", "p", 15, 1.0)]).unwrap();
+        let started = std::time::Instant::now();
+        assert!(!store.checkpoint().unwrap(), "an older snapshot is being read: the WAL cannot be emptied");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "waited {:?}", started.elapsed());
+        drop(reading);
+        assert!(store.checkpoint().unwrap());
+        assert_eq!(store.results(&ResultFilter { limit: 5, ..Default::default() }).unwrap().total, 1, "nothing lost");
     }
 
     #[test]
